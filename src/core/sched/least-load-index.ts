@@ -1,0 +1,175 @@
+// A tournament tree over dest positions in list order that gives, in O(1) per decision and O(log n)
+// per change, the dest the kernel's linear walk would return for lc, wlc, sed, nq, fo and ovf.
+//
+// Each of those walks keeps a "best so far" and replaces it only when a later dest is strictly
+// better; the order it compares by is a total preorder, so the walk returns the first dest (in list
+// order) of the minimal class. A tree node keeps the winner of its range, the left (earlier) child
+// winning ties, so the root is exactly that dest. Where a kernel comparison stops being a preorder
+// (wlc/sed when a 32-bit overhead wraps negative on a weight-0 dest) the rule says so and the
+// scheduler falls back to the kernel's own walk.
+import type { Dest } from '../dest.ts';
+import type { Service } from '../service.ts';
+import type { SchedPick, Scheduler, SchedulerName } from './scheduler.ts';
+import { ListOrderIndex } from './list-order-index.ts';
+
+/**
+ * How a rule orders dests:
+ * - 'load': smaller load wins (lc).
+ * - 'load-per-weight': smaller load/weight wins, compared as load(L)*w(D) > load(D)*w(L) (wlc, sed).
+ * - 'idle-first': the first idle dest wins outright, else as 'load-per-weight' (nq).
+ * - 'weight': larger weight wins (fo, ovf).
+ */
+export type LeastLoadOrder = 'load' | 'load-per-weight' | 'idle-first' | 'weight';
+
+export interface LeastLoadRule {
+  readonly order: LeastLoadOrder;
+  /** The kernel walk may choose this dest at all (it is not skipped). */
+  eligible(d: Dest): boolean;
+  /** The walk's load figure, with the kernel's integer type applied. */
+  load(d: Dest): number;
+  /** 'idle-first' only: the dest is returned at once by the walk. */
+  idle?(d: Dest): boolean;
+  /**
+   * True when the dest breaks the preorder (see the top of this file); while any dest does,
+   * schedule() uses scan() instead of the tree.
+   */
+  irregular?(d: Dest): boolean;
+  /** The kernel's linear walk, for irregular states. */
+  scan?(list: readonly Dest[]): Dest | null;
+  /** Explain text for a chosen dest. */
+  describe(d: Dest): string;
+}
+
+const SAFE = 2 ** 53;
+
+/**
+ * The kernels' `(__s64)loh * w(D) > (__s64)doh * w(L)`: is D strictly better than L? Exact even when
+ * a product passes 2^53 (weights up to INT_MAX are accepted by the kernel).
+ */
+export function loadPerWeightBeats(loh: number, wl: number, doh: number, wd: number): boolean {
+  const x = loh * wd;
+  const y = doh * wl;
+  if (x < SAFE && x > -SAFE && y < SAFE && y > -SAFE) return x > y;
+  return BigInt(loh) * BigInt(wd) > BigInt(doh) * BigInt(wl);
+}
+
+export class LeastLoadIndex extends ListOrderIndex {
+  readonly rule: LeastLoadRule;
+  /** win[1] is the root; leaves at cap + pos; each node holds its range's winning position or -1. */
+  private win = new Int32Array(2);
+  private load = new Float64Array(1);
+  private weight = new Float64Array(1);
+  private idle = new Uint8Array(1);
+  private odd = new Uint8Array(1);
+  private oddCount = 0;
+
+  constructor(rule: LeastLoadRule, list: readonly Dest[]) {
+    super();
+    this.rule = rule;
+    this.rebuild(list);
+  }
+
+  /** The dest the kernel walk returns, or null; valid while irregular is 0. */
+  best(): Dest | null {
+    const w = this.win[1];
+    return w < 0 ? null : this.byPos[w];
+  }
+
+  /** How many dests currently break the preorder. */
+  get irregular(): number {
+    return this.oddCount;
+  }
+
+  protected reset(): void {
+    const cap = this.cap;
+    this.win = new Int32Array(2 * cap).fill(-1);
+    this.load = new Float64Array(cap);
+    this.weight = new Float64Array(cap);
+    this.idle = new Uint8Array(cap);
+    this.odd = new Uint8Array(cap);
+    this.oddCount = 0;
+    for (let pos = this.first; pos < cap; pos++) this.setLeaf(pos);
+    for (let i = cap - 1; i >= 1; i--) this.win[i] = this.better(this.win[2 * i], this.win[2 * i + 1]);
+  }
+
+  protected update(pos: number): void {
+    this.setLeaf(pos);
+    const win = this.win;
+    for (let i = (this.cap + pos) >> 1; i >= 1; i >>= 1) win[i] = this.better(win[2 * i], win[2 * i + 1]);
+  }
+
+  private setLeaf(pos: number): void {
+    const d = this.byPos[pos];
+    const rule = this.rule;
+    let leaf = -1;
+    let odd = 0;
+    if (d !== null) {
+      if (rule.eligible(d)) {
+        leaf = pos;
+        this.load[pos] = rule.load(d);
+        this.weight[pos] = d.weight;
+        this.idle[pos] = rule.idle !== undefined && rule.idle(d) ? 1 : 0;
+      }
+      if (rule.irregular !== undefined && rule.irregular(d)) odd = 1;
+    }
+    if (this.odd[pos] !== odd) {
+      this.oddCount += odd === 1 ? 1 : -1;
+      this.odd[pos] = odd;
+    }
+    this.win[this.cap + pos] = leaf;
+  }
+
+  /** Winner of two ranges; `a` is the earlier one in list order and keeps ties. */
+  private better(a: number, b: number): number {
+    if (a < 0) return b;
+    if (b < 0) return a;
+    switch (this.rule.order) {
+      case 'load':
+        return this.load[b] < this.load[a] ? b : a;
+      case 'load-per-weight':
+        return loadPerWeightBeats(this.load[a], this.weight[a], this.load[b], this.weight[b]) ? b : a;
+      case 'idle-first':
+        if (this.idle[a] === 1) return a;
+        if (this.idle[b] === 1) return b;
+        return loadPerWeightBeats(this.load[a], this.weight[a], this.load[b], this.weight[b]) ? b : a;
+      case 'weight':
+        return this.weight[b] > this.weight[a] ? b : a;
+    }
+  }
+}
+
+const NO_DEST: SchedPick = Object.freeze({ dest: null, reason: 'no-dest' });
+const NO_DEST_EXPLAINED: SchedPick = Object.freeze({
+  dest: null,
+  reason: 'no-dest',
+  detail: 'no destination available',
+});
+
+/**
+ * A scheduler whose kernel module is a single list walk with no hooks: the index follows the list
+ * through addDest/delDest and every weight, flag or count change through loadChanged.
+ */
+export function leastLoadScheduler(name: SchedulerName, rule: LeastLoadRule, svc: Service): Scheduler {
+  const index = new LeastLoadIndex(rule, svc.dests);
+  return {
+    name,
+    schedule(s, _pkt, ctx) {
+      index.sync(s.dests);
+      const dest = index.irregular > 0 && rule.scan !== undefined ? rule.scan(s.dests) : index.best();
+      if (dest === null) return ctx.commit ? NO_DEST : NO_DEST_EXPLAINED;
+      return ctx.commit ? { dest, reason: 'pick' } : { dest, reason: 'pick', detail: rule.describe(dest) };
+    },
+    addDest(s, dest) {
+      index.add(s.dests, dest);
+    },
+    delDest(s, dest) {
+      index.remove(s.dests, dest);
+    },
+    loadChanged(dest) {
+      index.refresh(dest);
+    },
+    done() {
+      index.rebuild([]);
+    },
+  };
+}
