@@ -330,7 +330,7 @@ export class Director {
 
     // ip_vs_sched_persist: the template key masks the client address and drops the client port.
     const tk = templateKey(svc, flow);
-    let ct = this.conns.lookup(tk.protocol, tk.caddr, 0, tk.vaddr, tk.vport) ?? null;
+    let ct = this.conns.lookupTemplate(tk.protocol, tk.caddr, tk.vaddr, tk.vport) ?? null;
     let reason: DecisionReason = 'template';
     let schedReason: SchedReason | undefined;
     let detail: string | undefined;
@@ -348,14 +348,14 @@ export class Director {
         ct = this.#newConn(tk.protocol, tk.caddr, 0, tk.vaddr, tk.vport, dest, dport, CONN_F.TEMPLATE, now);
         // ip_vs_sched_persist: ct->timeout = svc->timeout.
         ct.timeout = svc.options.timeout * 1000;
-        ct.expires = now + ct.timeout;
         this.conns.insert(ct);
+        this.conns.rearm(ct, now + ct.timeout);
       } else {
         ct = null;
       }
     } else {
       dest = ct.dest!;
-      if (commit) ct.expires = now + ct.timeout; // ip_vs_conn_put re-arms the template
+      if (commit) this.conns.rearm(ct, now + ct.timeout); // ip_vs_conn_put re-arms the template
     }
     const dport = flow.vport === svc.port && dest.port ? dest.port : flow.vport;
     return { reason, dest, dport, schedReason, detail, template: ct, conn: null };
@@ -370,10 +370,9 @@ export class Director {
     const d = ct.dest;
     const valid = d !== null && d.available && !(this.expireQuiescentTemplate && d.weight === 0);
     if (!valid && commit && ct.vport !== 0xffff) {
-      this.conns.remove(ct);
+      this.conns.unhash(ct);
       ct.vport = 0xffff;
       ct.dport = 0xffff;
-      this.conns.insert(ct);
     }
     return valid;
   }
@@ -424,7 +423,7 @@ export class Director {
       if (active && wasInactive) { c.flags &= ~CONN_F.INACTIVE; connActivity(c.dest, true); }
       else if (!active && !wasInactive) { c.flags |= CONN_F.INACTIVE; connActivity(c.dest, false); }
     }
-    c.expires = now + c.timeout;
+    this.conns.rearm(c, now + c.timeout);
   }
 
   /** Count packets and bytes on a conn, its dest and its service (ip_vs_in_stats / ip_vs_out_stats). */
@@ -437,7 +436,7 @@ export class Director {
       c.outPkts += pkts; c.outBytes += bytes;
       if (d) { d.stats.counters.outpkts += pkts; d.stats.counters.outbytes += bytes; d.svc.stats.counters.outpkts += pkts; d.svc.stats.counters.outbytes += bytes; }
     }
-    c.expires = now + c.timeout;
+    this.conns.rearm(c, now + c.timeout);
   }
 
   /** Drop a conn at once (the data plane closed it for good, e.g. a reset it sent itself). */

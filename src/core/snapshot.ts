@@ -1,9 +1,13 @@
 // Plain, JSON-ready views of the director for the API, keepvsadm, metrics and dumps. Everything a
 // listing prints comes from here, so ipvsadm's text can be produced far from the live objects.
-import type { Counters, Rates } from './stats.ts';
-import type { FwdMethod, TunnelOptions } from './dest.ts';
-import type { Protocol } from './service.ts';
-import type { ConnProtocol } from './conn/conn.ts';
+import type { Counters, Rates, Stats } from './stats.ts';
+import type { Dest, FwdMethod, TunnelOptions } from './dest.ts';
+import type { Protocol, Service } from './service.ts';
+import { type Conn, type ConnProtocol, CONN_F } from './conn/conn.ts';
+import type { Director } from './director.ts';
+import { connStateName } from './conn/timeouts.ts';
+import { readRates } from './estimator.ts';
+import { addrFromU32 } from './addr.ts';
 
 export interface StatsSnapshot {
   readonly counters: Counters;
@@ -81,4 +85,58 @@ export interface InfoSnapshot {
   readonly connTableSize: number;
   readonly keepvsVersion: string;
   readonly dataplane: string;
+}
+
+// ---------------------------------------------------------------- builders
+
+
+function statsSnapshot(s: Stats): StatsSnapshot {
+  return { counters: { ...s.counters }, rates: readRates(s) };
+}
+
+export function destSnapshot(d: Dest): DestSnapshot {
+  return {
+    addr: d.addr.text, family: d.addr.family, port: d.port, fwd: d.fwd, weight: d.weight,
+    uThreshold: d.uThreshold, lThreshold: d.lThreshold, activeConns: d.activeConns, inactConns: d.inactConns,
+    persistConns: d.persistConns, overloaded: d.overloaded, tunnel: d.tunnel ?? null, stats: statsSnapshot(d.stats),
+  };
+}
+
+export function serviceSnapshot(svc: Service): ServiceSnapshot {
+  const k = svc.key;
+  const o = svc.options;
+  return {
+    kind: k.kind,
+    protocol: k.kind === 'addr' ? k.protocol : null,
+    vip: k.kind === 'addr' ? k.vip.text : null,
+    port: svc.port,
+    fwmark: svc.fwmark,
+    family: svc.family,
+    scheduler: o.scheduler,
+    flags: o.flags,
+    timeout: o.timeout,
+    netmask: svc.family === 4 ? addrFromU32(o.netmask).text : String(o.netmask),
+    pe: o.pe,
+    stats: statsSnapshot(svc.stats),
+    dests: svc.dests.map(destSnapshot),
+  };
+}
+
+export function connSnapshot(c: Conn, now: number): ConnSnapshot {
+  return {
+    protocol: c.protocol, family: c.caddr.family,
+    caddr: c.caddr.text, cport: c.cport, vaddr: c.vaddr.text, vport: c.vport, daddr: c.daddr.text, dport: c.dport,
+    state: connStateName(c), expiresInMs: Math.max(0, c.expires - now), template: (c.flags & CONN_F.TEMPLATE) !== 0,
+    inPkts: c.inPkts, outPkts: c.outPkts, inBytes: c.inBytes, outBytes: c.outBytes,
+  };
+}
+
+export function servicesSnapshot(d: Director): ServiceSnapshot[] {
+  return d.services().map(serviceSnapshot);
+}
+
+export function connectionsSnapshot(d: Director, now: number): ConnSnapshot[] {
+  const out: ConnSnapshot[] = [];
+  for (const c of d.conns.values()) out.push(connSnapshot(c, now));
+  return out;
 }

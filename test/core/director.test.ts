@@ -114,9 +114,9 @@ test('persistence: PPC pins a client to its dest until the template expires', ()
   assert.equal(first.dest!.persistConns, 1);
   // The conns (never past state NONE: 3 s) expire first, then the template 360 s after its last use.
   d.tick(10_000);
-  assert.equal(d.conns.size, 1);
+  assert.equal(d.conns.size, 2, 'the two clients\' templates remain');
   d.tick(5000 + 360_000 - 1);
-  assert.equal(d.conns.size, 1, 'not a moment early');
+  assert.equal(d.conns.size, 1, 'the template last used at 5 s is not a moment early');
   d.tick(5000 + 360_000);
   assert.equal(d.conns.size, 0);
   assert.equal(first.dest!.persistConns, 0);

@@ -1,13 +1,12 @@
 // The per-director protocol data (net/netfilter/ipvs/ip_vs_proto.c: one timeout_table per protocol
 // per network namespace, copied from the protocol's defaults) and what ipvsadm --set / --timeout do
-// with it (ip_vs_ctl.c: ip_vs_set_timeout, __ip_vs_get_timeouts). Also the state name an entry is
-// listed with (ip_vs_proto.c: ip_vs_state_name), since that is the same per-protocol dispatch.
+// with it (ip_vs_ctl.c: ip_vs_set_timeout, __ip_vs_get_timeouts).
 import { type Result, ok, err } from '../result.ts';
 import { type CoreError, coreError } from '../errors.ts';
-import { type Conn, type ConnProtocol, CONN_F } from './conn.ts';
-import { TCP_DEFAULT_TIMEOUTS_S, TCP_S, tcpStateName } from './tcp-state.ts';
-import { UDP_DEFAULT_TIMEOUTS_S, UDP_S, udpStateName } from './udp-state.ts';
-import { SCTP_DEFAULT_TIMEOUTS_S, sctpStateName } from './sctp-state.ts';
+import type { ConnProtocol } from './conn.ts';
+import { TCP_DEFAULT_TIMEOUTS_S, TCP_S } from './tcp-state.ts';
+import { UDP_DEFAULT_TIMEOUTS_S, UDP_S } from './udp-state.ts';
+import { SCTP_DEFAULT_TIMEOUTS_S } from './sctp-state.ts';
 
 /** ip_vs_conn.c: ip_vs_conn_new arms a fresh entry for 3 s; its first packet's transition sets the real one. */
 export const CONN_NEW_TIMEOUT_MS = 3000;
@@ -71,18 +70,6 @@ export class Timeouts {
   }
 }
 
-// ip_vs_proto.c: ip_vs_ctpl_state_name_table — templates have their own two-word state space.
-const TEMPLATE_STATE_NAMES: readonly string[] = ['NONE', 'ASSURED'];
-
-/** The State column of ipvsadm -L -c and /proc/net/ip_vs_conn (ip_vs_proto.c: ip_vs_state_name). */
-export function connStateName(c: Conn): string {
-  if ((c.flags & CONN_F.TEMPLATE) !== 0) {
-    return c.state >= 0 && c.state < TEMPLATE_STATE_NAMES.length ? TEMPLATE_STATE_NAMES[c.state] : 'ERR!';
-  }
-  switch (c.protocol) {
-    case 'tcp': return tcpStateName(c.state);
-    case 'udp': return udpStateName(c.state);
-    case 'sctp': return sctpStateName(c.state);
-    default: return 'NONE';
-  }
-}
+// connStateName lives in protocol.ts (the per-protocol dispatch); this re-export only keeps
+// snapshot.ts's current import working until it imports from protocol.ts.
+export { connStateName } from './protocol.ts';

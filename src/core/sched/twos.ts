@@ -25,6 +25,7 @@ function mulHigh32(a: number, b: number): number {
  */
 export function randomBelow(ceil: number, random: () => number): number {
   let rand = random() >>> 0;
+  if (ceil === 0) return rand;
   let low = Math.imul(ceil, rand) >>> 0;
   if (low < ceil) {
     const bound = 4294967296 % ceil;
@@ -38,6 +39,45 @@ export function randomBelow(ceil: number, random: () => number): number {
 
 const eligible = (d: Dest): boolean => !d.overloaded && d.weight > 0;
 
+/** Above this weight sum the kernel's `int total_weight + 1` wraps. */
+const INT_MAX = 0x7fffffff;
+
+/**
+ * ip_vs_twos.c step by step in 32-bit int arithmetic, for weight sums that overflow the kernel's
+ * int (only reachable with weights far above ipvsadm's 65535): the figures and the running
+ * subtraction wrap there, which a prefix-sum search cannot follow.
+ */
+function twosWalk(list: readonly Dest[], random: () => number): Dest | null {
+  let total = 0;
+  let c1: Dest | null = null;
+  for (const d of list) {
+    if (eligible(d)) {
+      total = (total + d.weight) | 0;
+      c1 = d;
+    }
+  }
+  if (c1 === null) return null;
+  total = (total + 1) | 0;
+  let r1 = randomBelow(total >>> 0, random) | 0;
+  let r2 = randomBelow(total >>> 0, random) | 0;
+  let c2: Dest | null = null;
+  let w1 = -1;
+  let w2 = -1;
+  let oh1 = 0;
+  let oh2 = 0;
+  for (const d of list) {
+    if (!eligible(d)) continue;
+    r1 = (r1 - d.weight) | 0;
+    r2 = (r2 - d.weight) | 0;
+    if (r1 <= 0 && w1 === -1) { c1 = d; w1 = d.weight; oh1 = connOverhead(d); }
+    if (r2 <= 0 && w2 === -1) { c2 = d; w2 = d.weight; oh2 = connOverhead(d); }
+    if (w1 !== -1 && w2 !== -1) break;
+  }
+  // A figure the walk never brought to <= 0 leaves choice1 at the first loop's last eligible dest,
+  // weight1 at -1 and overhead1 at 0, exactly as the kernel's initialisers do.
+  return c2 !== null && Math.imul(w2, oh1) > Math.imul(w1, oh2) ? c2 : c1;
+}
+
 export const createTwos: SchedulerFactory = (svc) => {
   const index = new WeightPrefixIndex(eligible, svc.dests);
   return {
@@ -47,6 +87,10 @@ export const createTwos: SchedulerFactory = (svc) => {
       const total = index.total;
       if (total === 0) {
         return ctx.commit ? NO_DEST : { dest: null, reason: 'no-dest', detail: 'no destination available' };
+      }
+      if (total >= INT_MAX) {
+        const dest = twosWalk(s.dests, ctx.random);
+        return ctx.commit ? { dest, reason: 'pick' } : { dest, reason: 'pick', detail: 'weight sum past INT_MAX: kernel walk' };
       }
       const r1 = randomBelow(total + 1, ctx.random);
       const r2 = randomBelow(total + 1, ctx.random);

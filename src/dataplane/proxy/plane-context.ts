@@ -1,0 +1,77 @@
+// What the proxy plane's TCP and UDP halves share: the director they ask, the clock every director
+// call is stamped with, the drop counters, the PROXY-protocol choices and the read-buffer pool.
+import type { Director } from '../../core/director.ts';
+import type { Dest } from '../../core/dest.ts';
+import type { Addr } from '../../core/addr.ts';
+import type { ProxyProtocolVersion } from './proxy-protocol.ts';
+import type { TcpSession } from './tcp.ts';
+
+/** The part of the Director the plane uses (a fake in unit tests implements just this). */
+export type PlaneDirector = Pick<Director,
+  'services' | 'findServiceForFlow' | 'lookupConn' | 'schedule' | 'stateEvent' | 'account' | 'expireNow' | 'tick' | 'timeouts'>;
+
+/**
+ * Why the plane refused, reset or gave up a connection (or dropped a datagram): a metric label each.
+ * - no-service / no-dest / not-scheduled: the director had nothing for the flow (kernel: ICMP port
+ *   unreachable; a user-space TCP listener has already accepted, so the client gets a reset);
+ * - dest-unavailable: the flow's entry still points at a deleted dest (kernel: packet dropped);
+ * - rs-refused / rs-timeout / rs-error: connecting to the real server failed;
+ * - rs-reset / client-reset / client-error: a side reset or failed mid-connection;
+ * - idle-timeout: the entry's state timeout ran out (ESTABLISHED 900 s, --set …);
+ * - dest-closed: closeDest() closed it; stopped: stop()'s grace ran out; stopping: arrived during stop;
+ * - accept-error: accept(2) failed (e.g. EMFILE); client-gone: the client left before it was scheduled;
+ * - udp-send-error / udp-rs-error / udp-backlog: a datagram could not be passed on.
+ */
+export type DropReason =
+  | 'no-service' | 'no-dest' | 'not-scheduled' | 'dest-unavailable'
+  | 'rs-refused' | 'rs-timeout' | 'rs-error' | 'rs-reset'
+  | 'client-reset' | 'client-error' | 'client-gone'
+  | 'idle-timeout' | 'dest-closed' | 'stopped' | 'stopping' | 'accept-error'
+  | 'udp-send-error' | 'udp-rs-error' | 'udp-backlog';
+
+export interface PlaneContext {
+  director: PlaneDirector | null;
+  /** Milliseconds on the clock the director's deadlines use. */
+  readonly clock: () => number;
+  readonly drops: Record<string, number>;
+  readonly connectTimeoutMs: number;
+  readonly buffers: BufferPool;
+  /** Every TCP session with at least one socket still open. */
+  readonly tcpSessions: Set<TcpSession>;
+  /** Set by stop(): new flows are refused. */
+  stopping: boolean;
+  drop(reason: DropReason): void;
+  /** The PROXY header version to send to this dest for this service, or null. */
+  proxyProtocolFor(svcId: string, dest: Dest): ProxyProtocolVersion | null;
+  /** A parsed client address (cached: the same clients come back). */
+  addrOf(text: string): Addr | null;
+}
+
+/**
+ * Read buffers for `onread` sockets: one per socket for the socket's life, so the kernel reads
+ * straight into memory that is reused chunk after chunk and nothing is allocated per chunk. A buffer
+ * goes back to the pool only after its socket and the socket it was written to have both closed
+ * (a pending write may still point into it until then).
+ */
+export class BufferPool {
+  readonly size: number;
+  readonly #free: Buffer[] = [];
+  readonly #max: number;
+
+  constructor(size: number, maxFree: number) {
+    this.size = size;
+    this.#max = maxFree;
+  }
+
+  take(): Buffer {
+    return this.#free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+  }
+
+  give(b: Buffer): void {
+    if (this.#free.length < this.#max) this.#free.push(b);
+  }
+
+  get free(): number {
+    return this.#free.length;
+  }
+}
