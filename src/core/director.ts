@@ -5,18 +5,20 @@
 import { type Addr, type Family, addrFromU32, addrFromBytes, maskAddr, endpointText } from './addr.ts';
 import { type Result, ok, err } from './result.ts';
 import { type CoreError, coreError } from './errors.ts';
-import { Dest, type DestSpec, type FwdMethod, DEST_F, bindConn, unbindConn, connActivity } from './dest.ts';
+import { Dest, type DestSpec, type FwdMethod, DEST_F, bindConn, unbindConn } from './dest.ts';
+import { Stats } from './stats.ts';
 import {
   Service, type ServiceKey, type ServiceOptions, type Protocol, SVC_F, MAX_TIMEOUT,
   serviceKeyId, destKeyId, serviceFamily,
 } from './service.ts';
 import { SCHEDULERS, isSchedulerName } from './sched/index.ts';
+import { MH_TABLE_SIZE, mhTooManyDests } from './sched/mh.ts';
 import type { SchedPacket, SchedReason } from './sched/scheduler.ts';
 import { type Conn, type ConnDirection, CONN_F } from './conn/conn.ts';
 import { ConnTable } from './conn/table.ts';
-import { Timeouts } from './conn/timeouts.ts';
-import { connInitialState, connTransition, isActiveState, type TcpFlags } from './conn/protocol.ts';
-import { estimatorTick } from './estimator.ts';
+import { Timeouts, CONN_EXPIRE_LATER_MS, CONN_NEW_TIMEOUT_MS } from './conn/timeouts.ts';
+import { connInitialState, setConnState, type ConnPacket } from './conn/protocol.ts';
+import { estimatorTick, ESTIMATOR_PERIOD_MS } from './estimator.ts';
 import { type RandomSource, xorshift128 } from './random.ts';
 
 /** A new flow as the data plane sees it: the packet's 5-tuple (and its firewall mark, if any). */
@@ -67,17 +69,13 @@ export interface DirectorOptions {
   /** Random source for twos; seeded for tests. */
   readonly random?: RandomSource;
   readonly seed?: number;
+  /** Seed of the connection table's hash (the kernel draws ip_vs_conn_rnd at random: pass one). */
+  readonly hashSeed?: number;
 }
 
 /** Rejections the director counts (a metric label each). */
 export type DirectorDrop = 'no-dest' | 'not-scheduled' | 'no-service';
 
-/** ip_vs_est.c: the estimator samples every 2 seconds. */
-const ESTIMATOR_PERIOD_MS = 2000;
-/** ip_vs_conn.c: a template that still controls conns is re-armed for 60 s (and keeps that timeout). */
-const TEMPLATE_EXPIRE_LATER_MS = 60_000;
-/** ip_vs_conn.c: ip_vs_conn_new arms a fresh entry for 3 s before its first state transition. */
-const NEW_CONN_TIMEOUT_MS = 3000;
 /** ip_vs_ctl.c: IP_VS_DEST_TRASH_PERIOD; a deleted dest with no conns is forgotten after it. */
 const DEST_TRASH_PERIOD_MS = 120_000;
 
@@ -85,15 +83,18 @@ export class Director {
   readonly #services = new Map<string, Service>();
   /** Deleted dests kept while conns still point at them; re-adding revives them (ip_vs_trash_get_dest). */
   readonly #trash = new Map<string, { dest: Dest; svcId: string; idleSince: number }>();
-  readonly conns = new ConnTable();
+  readonly conns: ConnTable;
   readonly timeouts = new Timeouts();
   readonly #random: RandomSource;
   readonly expireQuiescentTemplate: boolean;
   #lastEstimate = Number.NaN;
   readonly drops: Record<DirectorDrop, number> = { 'no-dest': 0, 'not-scheduled': 0, 'no-service': 0 };
+  /** Totals over every service ever (ip_vs_ctl.c: ipvs->tot_stats); deleting a service keeps them. */
+  readonly totals = new Stats();
 
   constructor(opts: DirectorOptions = {}) {
     this.#random = opts.random ?? xorshift128(opts.seed ?? 1);
+    this.conns = new ConnTable({ seed: opts.hashSeed });
     this.expireQuiescentTemplate = opts.expireQuiescentTemplate ?? false;
   }
 
@@ -144,6 +145,11 @@ export class Director {
     const svc = this.#services.get(serviceKeyId(key));
     if (!svc) return err(coreError('SERVICE_NOT_FOUND', undefined, { service: serviceKeyId(key) }));
     const old = svc.options.scheduler;
+    // ip_vs_mh.c: binding mh to a service with more dests than table slots fails with EINVAL and
+    // the service keeps its old scheduler and options.
+    if (options.scheduler === 'mh' && old !== 'mh' && mhTooManyDests(svc.dests.length)) {
+      return err(coreError('TOO_MANY_DESTS', undefined, { dests: svc.dests.length, max: MH_TABLE_SIZE }));
+    }
     svc.options = options;
     if (options.scheduler !== old) {
       svc.scheduler.done?.(svc);
@@ -177,10 +183,10 @@ export class Director {
 
   // ---------------------------------------------------------------- dests
 
-  addDest(key: ServiceKey, spec: DestSpec, now = 0): Result<Dest, CoreError> {
+  addDest(key: ServiceKey, spec: DestSpec): Result<Dest, CoreError> {
     const svc = this.#services.get(serviceKeyId(key));
     if (!svc) return err(coreError('SERVICE_NOT_FOUND', 'Service not defined', { service: serviceKeyId(key) }));
-    const fixed = normalizeDest(svc, spec);
+    const fixed = validateDest(svc, spec);
     if (!fixed.ok) return fixed;
     const s = fixed.value;
     if (svc.findDest(s.addr, s.port)) {
@@ -203,14 +209,13 @@ export class Director {
     svc.destIndex.set(destKeyId(dest.addr, dest.port), dest);
     svc.scheduler.addDest?.(svc, dest);
     svc.scheduler.loadChanged?.(dest);
-    void now;
     return ok(dest);
   }
 
   editDest(key: ServiceKey, spec: DestSpec): Result<Dest, CoreError> {
     const svc = this.#services.get(serviceKeyId(key));
     if (!svc) return err(coreError('SERVICE_NOT_FOUND', 'Service not defined', { service: serviceKeyId(key) }));
-    const fixed = normalizeDest(svc, spec);
+    const fixed = validateDest(svc, spec);
     if (!fixed.ok) return fixed;
     const s = fixed.value;
     const dest = svc.findDest(s.addr, s.port);
@@ -243,6 +248,7 @@ export class Director {
   zero(key?: ServiceKey): Result<void, CoreError> {
     const list = key ? [this.#services.get(serviceKeyId(key))] : [...this.#services.values()];
     if (key && !list[0]) return err(coreError('SERVICE_NOT_FOUND', undefined, { service: serviceKeyId(key) }));
+    if (!key) this.totals.zero();
     for (const svc of list) {
       if (!svc) continue;
       svc.stats.zero();
@@ -278,6 +284,7 @@ export class Director {
     // ip_vs_conn_stats: a new conn counts for the dest and the service.
     d.dest.stats.counters.conns++;
     svc.stats.counters.conns++;
+    this.totals.counters.conns++;
     if (onePacket) {
       // ip_vs_core.c: one-packet conns are never hashed and are freed right after transmit.
       this.#releaseConn(conn);
@@ -384,8 +391,8 @@ export class Director {
     if (dest.fwd !== 'masq' && dest.fwd !== 'fullnat') f |= CONN_F.NOOUTPUT;
     const conn: Conn = {
       protocol, caddr, cport, vaddr, vport, daddr: dest.addr, dport, dest, flags: f,
-      state: connInitialState(protocol), timeout: NEW_CONN_TIMEOUT_MS, expires: now + NEW_CONN_TIMEOUT_MS,
-      control: null, nControl: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0, slot: -1, key: '',
+      state: connInitialState(protocol), timeout: CONN_NEW_TIMEOUT_MS, expires: now + CONN_NEW_TIMEOUT_MS,
+      control: null, nControl: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0, slot: -1,
     };
     bindConn(dest, (flags & CONN_F.TEMPLATE) ? 'template' : 'inactive');
     return conn;
@@ -412,28 +419,20 @@ export class Director {
    * state machine, move the conn between the active and inactive counts, re-arm its timer.
    * ip_vs_proto_tcp.c: set_tcp_state; ip_vs_conn.c: ip_vs_conn_put.
    */
-  stateEvent(c: Conn, direction: ConnDirection, flags: TcpFlags, now: number): void {
-    const wasInactive = (c.flags & CONN_F.INACTIVE) !== 0;
-    const t = connTransition(c, direction, flags, this.timeouts);
-    c.state = t.state;
-    c.timeout = t.timeoutMs;
-    if (direction === 'output') c.flags &= ~CONN_F.NOOUTPUT;
-    const active = isActiveState(c.protocol, c.state);
-    if (c.dest && !(c.flags & CONN_F.TEMPLATE)) {
-      if (active && wasInactive) { c.flags &= ~CONN_F.INACTIVE; connActivity(c.dest, true); }
-      else if (!active && !wasInactive) { c.flags |= CONN_F.INACTIVE; connActivity(c.dest, false); }
-    }
+  stateEvent(c: Conn, direction: ConnDirection, packet: ConnPacket, now: number): void {
+    setConnState(c, direction, packet, this.timeouts);
     this.conns.rearm(c, now + c.timeout);
   }
 
   /** Count packets and bytes on a conn, its dest and its service (ip_vs_in_stats / ip_vs_out_stats). */
   account(c: Conn, direction: ConnDirection, pkts: number, bytes: number, now: number): void {
     const d = c.dest;
+    const t = this.totals.counters;
     if (direction === 'input') {
-      c.inPkts += pkts; c.inBytes += bytes;
+      c.inPkts += pkts; c.inBytes += bytes; t.inpkts += pkts; t.inbytes += bytes;
       if (d) { d.stats.counters.inpkts += pkts; d.stats.counters.inbytes += bytes; d.svc.stats.counters.inpkts += pkts; d.svc.stats.counters.inbytes += bytes; }
     } else {
-      c.outPkts += pkts; c.outBytes += bytes;
+      c.outPkts += pkts; c.outBytes += bytes; t.outpkts += pkts; t.outbytes += bytes;
       if (d) { d.stats.counters.outpkts += pkts; d.stats.counters.outbytes += bytes; d.svc.stats.counters.outpkts += pkts; d.svc.stats.counters.outbytes += bytes; }
     }
     this.conns.rearm(c, now + c.timeout);
@@ -453,7 +452,7 @@ export class Director {
     this.conns.expire(now, (c) => {
       if (c.nControl > 0) {
         // ip_vs_conn_expire: expire_later — still controls conns: 60 s more, and that timeout sticks.
-        c.timeout = TEMPLATE_EXPIRE_LATER_MS;
+        c.timeout = CONN_EXPIRE_LATER_MS;
         c.expires = now + c.timeout;
         return false;
       }
@@ -463,6 +462,7 @@ export class Director {
     if (Number.isNaN(this.#lastEstimate)) this.#lastEstimate = now;
     while (now - this.#lastEstimate >= ESTIMATOR_PERIOD_MS) {
       this.#lastEstimate += ESTIMATOR_PERIOD_MS;
+      estimatorTick(this.totals);
       for (const svc of this.#services.values()) {
         estimatorTick(svc.stats);
         for (const d of svc.dests) estimatorTick(d.stats);
@@ -540,7 +540,8 @@ function forcedDestPort(svc: Service, fwd: FwdMethod, port: number): number {
   return svc.key.kind === 'addr' && (fwd === 'route' || fwd === 'tunnel') ? svc.port : port;
 }
 
-function normalizeDest(svc: Service, spec: DestSpec): Result<DestSpec, CoreError> {
+/** The rules ipvsadm and the kernel apply to a dest; returns the spec with DR/TUN port forcing applied. */
+export function validateDest(svc: Service, spec: DestSpec): Result<DestSpec, CoreError> {
   if (!Number.isInteger(spec.weight) || spec.weight < 0 || spec.weight > 65535) return err(coreError('WEIGHT_RANGE', undefined, { weight: spec.weight }));
   for (const [name, v] of [['uThreshold', spec.uThreshold], ['lThreshold', spec.lThreshold]] as const) {
     if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) return err(coreError('THRESHOLD_RANGE', undefined, { [name]: v }));

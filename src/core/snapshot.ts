@@ -5,7 +5,7 @@ import type { Dest, FwdMethod, TunnelOptions } from './dest.ts';
 import type { Protocol, Service } from './service.ts';
 import { type Conn, type ConnProtocol, CONN_F } from './conn/conn.ts';
 import type { Director } from './director.ts';
-import { connStateName } from './conn/timeouts.ts';
+import { connStateName } from './conn/protocol.ts';
 import { readRates } from './estimator.ts';
 import { addrFromU32 } from './addr.ts';
 

@@ -2,6 +2,7 @@
 // API (Unix socket, optional TCP), the director's clock tick, sd_notify, dumps, and the ordered
 // stop. main.ts runs it from the command line; the demo runs it in-process. No protocol logic here.
 import type { AddressInfo } from 'node:net';
+import { randomInt } from 'node:crypto';
 import { Director } from '../core/director.ts';
 import type { InfoSnapshot } from '../core/snapshot.ts';
 import type { DataPlane } from '../dataplane/dataplane.ts';
@@ -94,7 +95,8 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
   };
 
   try {
-    const director = new Director();
+    // Random seeds, as the kernel draws ip_vs_conn_rnd: nobody can aim collisions at the table.
+    const director = new Director({ seed: randomInt(1, 2 ** 31), hashSeed: randomInt(1, 2 ** 31) });
     const { plane, ticksDirector } = await deps.createPlane(options.dataplane, now, log);
     cleanups.push(() => plane.stop(0));
     if (options.configFile) {

@@ -16,7 +16,7 @@ function conn(o: Partial<Conn> & { caddr?: Addr } = {}): Conn {
   return {
     protocol: 'tcp', caddr: addr('198.18.0.100'), cport: 40000, vaddr: VIP, vport: 80, daddr: RIP, dport: 80,
     dest: null, flags: CONN_F.INACTIVE, state: 0, timeout: 3000, expires: 3000, control: null, nControl: 0,
-    inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0, slot: -1, key: '', ...o,
+    inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0, slot: -1, ...o,
   };
 }
 

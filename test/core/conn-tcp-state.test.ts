@@ -29,7 +29,7 @@ function newConn(protocol: ConnProtocol, dest: Dest | null, noOutput: boolean, f
     daddr: addr('198.18.1.10'), dport: 80, dest,
     flags: flags | CONN_F.INACTIVE | (noOutput ? CONN_F.NOOUTPUT : 0),
     state: 0, timeout: 3000, expires: 3000, control: null, nControl: 0,
-    inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0, slot: -1, key: '',
+    inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0, slot: -1,
   };
 }
 

@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { resolve } from 'node:path';
 import { httpCall } from '../api/harness.ts';
@@ -14,8 +14,12 @@ const DEMO = resolve(import.meta.dirname, '..', '..', 'src', 'daemon', 'demo.ts'
 const WAIT_MS = 15_000;
 
 let child: ChildProcess | null = null;
+let out = '';
 after(() => {
   if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  // A killed demo cannot remove its temp dir: do it for it.
+  const dir = /(\/\S*keepvs-demo-[^/\s]+)\//.exec(out)?.[1];
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** Four consecutive ports on 127.0.0.1 that nobody listens on right now. */
@@ -52,7 +56,6 @@ function fetchText(url: string): Promise<string> {
 test('the demo balances over its three real servers and Ctrl-C stops it', async () => {
   const base = await freePortRun();
   child = spawn(process.execPath, [DEMO, '--port', String(base), '-s', 'rr'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
   child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
   child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
   const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));

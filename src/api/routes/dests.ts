@@ -2,6 +2,7 @@
 import { coreError } from '../../core/errors.ts';
 import { destSnapshot } from '../../core/snapshot.ts';
 import { serviceKeyId } from '../../core/service.ts';
+import { validateDest } from '../../core/director.ts';
 import type { DestSpec } from '../../core/dest.ts';
 import { parseDestDelete, parseDestRequest } from '../body.ts';
 import { fromCoreError } from '../errors.ts';
@@ -15,9 +16,12 @@ export async function addDest(req: ApiRequest, ctx: ApiContext): Promise<Reply> 
   const { key, dest } = b.value;
   const svc = ctx.director.getService(key);
   if (!svc) return fault(fromCoreError(coreError('SERVICE_NOT_FOUND', 'Service not defined', { service: serviceKeyId(key) })));
+  // The core's own range checks come first, so a bad weight is reported as such on any plane.
+  const valid = validateDest(svc, dest);
+  if (!valid.ok) return fault(fromCoreError(valid.error));
   const refused = checkFailure(ctx.plane.checkDest(svc, dest));
   if (refused) return fault(refused);
-  const r = await applyChange(ctx, () => ctx.director.addDest(key, dest, ctx.now()),
+  const r = await applyChange(ctx, () => ctx.director.addDest(key, dest),
     (d) => ctx.director.deleteDest(key, d.addr, d.port, ctx.now()));
   return r.ok ? json(destSnapshot(r.value), 201) : fault(r.error);
 }
@@ -29,6 +33,9 @@ export async function editDest(req: ApiRequest, ctx: ApiContext): Promise<Reply>
   const { key, dest } = b.value;
   const svc = ctx.director.getService(key);
   if (!svc) return fault(fromCoreError(coreError('SERVICE_NOT_FOUND', 'Service not defined', { service: serviceKeyId(key) })));
+  // The core's own range checks come first, so a bad weight is reported as such on any plane.
+  const valid = validateDest(svc, dest);
+  if (!valid.ok) return fault(fromCoreError(valid.error));
   const refused = checkFailure(ctx.plane.checkDest(svc, dest));
   if (refused) return fault(refused);
   const cur = svc.findDest(dest.addr, dest.port);

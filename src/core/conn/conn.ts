@@ -50,8 +50,6 @@ export interface Conn {
   outBytes: number;
   /** Position bookkeeping owned by the connection table; do not touch. */
   slot: number;
-  /** Table key owned by the connection table. */
-  key: string;
 }
 
 export function isTemplate(c: Conn): boolean {

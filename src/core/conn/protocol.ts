@@ -3,9 +3,10 @@
 // state name an entry is listed with. The tables themselves live in tcp-state.ts, sctp-state.ts
 // and udp-state.ts.
 import { type Conn, type ConnDirection, type ConnProtocol, CONN_F } from './conn.ts';
-import { type StateChange, TCP_FLAG, setTcpState, tcpStateActive, tcpStateName, tcpTransition } from './tcp-state.ts';
-import { type SctpEvent, sctpEvent, sctpStateActive, sctpStateName, sctpTransition, setSctpState } from './sctp-state.ts';
-import { UDP_S, setUdpState, udpStateName } from './udp-state.ts';
+import { connActivity } from '../dest.ts';
+import { TCP_FLAG, TCP_S, tcpStateActive, tcpStateName, tcpTransition } from './tcp-state.ts';
+import { SCTP_S, type SctpEvent, sctpEvent, sctpStateActive, sctpStateName, sctpTransition } from './sctp-state.ts';
+import { UDP_S, udpStateName } from './udp-state.ts';
 import type { Timeouts } from './timeouts.ts';
 
 /** The TCP flags of a segment the state machine reads (the others do not matter to it). */
@@ -74,22 +75,70 @@ export function connTransition(
   }
 }
 
+/** What one packet did to an entry's state (for logs and the director's bookkeeping). */
+export interface StateChange {
+  readonly from: number;
+  readonly to: number;
+}
+
 /**
  * One packet on an entry, with every side effect the kernel's state_transition has (ip_vs_core.c:
- * ip_vs_set_state → set_tcp_state / set_sctp_state / udp_state_transition): NOOUTPUT cleared by
- * the first OUTPUT packet (TCP, SCTP), the new state and c.timeout, the INACTIVE flag and the dest's
- * active/inactive counts, and the controlling template marked ASSURED. Templates and fwmark ('ip')
- * entries have no state machine and are left alone. The caller then re-arms the entry with
- * ConnTable.rearm(c, now + c.timeout) (ip_vs_conn_put).
+ * ip_vs_set_state → set_tcp_state / set_sctp_state / udp_state_transition):
+ * - TCP, SCTP: the first OUTPUT packet clears NOOUTPUT; before that, input uses the INPUT_ONLY table;
+ * - TCP, SCTP: on a state change, the INACTIVE flag and the dest's active/inactive counts follow the
+ *   new state (only while bound to a dest), and entering ESTABLISHED assures the controlling template;
+ * - UDP: a reply (OUTPUT) assures the template; the state stays NORMAL;
+ * - c.timeout becomes the new state's timeout.
+ * Templates and fwmark ('ip') entries have no state machine and are left alone. The caller then
+ * re-arms the entry with ConnTable.rearm(c, now + c.timeout) (ip_vs_conn_put).
  */
 export function setConnState(c: Conn, direction: ConnDirection, packet: ConnPacket, timeouts: Timeouts): StateChange {
-  if ((c.flags & CONN_F.TEMPLATE) !== 0) return { from: c.state, to: c.state };
-  switch (c.protocol) {
-    case 'tcp': return setTcpState(c, direction, tcpFlagBits(packet), timeouts.tcp);
-    case 'sctp': return setSctpState(c, direction, sctpEventOf(packet), timeouts.sctp);
-    case 'udp': setUdpState(c, direction, timeouts.udp); return { from: c.state, to: c.state };
-    default: return { from: c.state, to: c.state };
+  const from = c.state;
+  if ((c.flags & CONN_F.TEMPLATE) !== 0) return { from, to: from };
+  if (c.protocol === 'udp') {
+    c.timeout = timeouts.udp[UDP_S.NORMAL];
+    if (direction === 'output') assureControl(c);
+    return { from, to: from };
   }
+  if (c.protocol !== 'tcp' && c.protocol !== 'sctp') return { from, to: from };
+  let noOutput = (c.flags & CONN_F.NOOUTPUT) !== 0;
+  if (noOutput && direction === 'output') {
+    c.flags &= ~CONN_F.NOOUTPUT;
+    noOutput = false;
+  }
+  const isTcp = c.protocol === 'tcp';
+  const to = isTcp
+    ? tcpTransition(from, direction, noOutput, tcpFlagBits(packet))
+    : sctpTransition(from, direction, noOutput, sctpEventOf(packet));
+  if (to !== from) {
+    applyActivity(c, isTcp ? tcpStateActive(to) : sctpStateActive(to));
+    if (to === (isTcp ? TCP_S.ESTABLISHED : SCTP_S.ESTABLISHED)) assureControl(c);
+  }
+  c.state = to;
+  c.timeout = (isTcp ? timeouts.tcp : timeouts.sctp)[to];
+  return { from, to };
+}
+
+// set_tcp_state / set_sctp_state: the INACTIVE flag and the dest's counts move together, and only
+// while the entry is bound to a dest.
+function applyActivity(c: Conn, active: boolean): void {
+  const d = c.dest;
+  if (!d) return;
+  const inactive = (c.flags & CONN_F.INACTIVE) !== 0;
+  if (!inactive && !active) {
+    c.flags |= CONN_F.INACTIVE;
+    connActivity(d, false);
+  } else if (inactive && active) {
+    c.flags &= ~CONN_F.INACTIVE;
+    connActivity(d, true);
+  }
+}
+
+// include/net/ip_vs.h: ip_vs_control_assure_ct — the controlling template gets IP_VS_CTPL_S_ASSURED
+// (state bit 0, listed as "ASSURED").
+function assureControl(c: Conn): void {
+  const ct = c.control;
+  if (ct && (ct.flags & CONN_F.TEMPLATE) !== 0) ct.state |= 1;
 }
 
 // ip_vs_proto.c: ip_vs_ctpl_state_name_table — templates have their own state space (bit 0 = ASSURED).

@@ -1,9 +1,8 @@
 // The IPVS SCTP state machine (net/netfilter/ipvs/ip_vs_proto_sctp.c): states as seen from the real
 // server, the event taken from the first chunk of a packet, and one transition table per direction
-// (INPUT, OUTPUT, INPUT_ONLY). Only ESTABLISHED counts as active.
-import type { Conn, ConnDirection } from './conn.ts';
-import { CONN_F } from './conn.ts';
-import { type StateChange, applyActivity, assureControl } from './tcp-state.ts';
+// (INPUT, OUTPUT, INPUT_ONLY). Only ESTABLISHED counts as active. Pure tables and lookups;
+// protocol.ts applies them to an entry.
+import type { ConnDirection } from './conn.ts';
 
 /** include/net/ip_vs.h: enum ip_vs_sctp_states. */
 export const SCTP_S = {
@@ -140,31 +139,4 @@ const TABLES: Readonly<Record<SctpTable, readonly (readonly number[])[]>> = {
 export function sctpTransition(state: number, direction: ConnDirection, noOutput: boolean, event: SctpEvent): number {
   const table: SctpTable = direction === 'output' ? 'output' : noOutput ? 'input-only' : 'input';
   return TABLES[table][event][state];
-}
-
-/**
- * One packet on a conn (set_sctp_state): same side effects as setTcpState — NOOUTPUT cleared by the
- * first OUTPUT packet, active/inactive accounting (active = ESTABLISHED only), the template assured
- * on entering ESTABLISHED, c.timeout from the new state.
- */
-export function setSctpState(
-  c: Conn,
-  direction: ConnDirection,
-  event: SctpEvent,
-  timeoutsMs: readonly number[],
-): StateChange {
-  let noOutput = (c.flags & CONN_F.NOOUTPUT) !== 0;
-  if (noOutput && direction === 'output') {
-    c.flags &= ~CONN_F.NOOUTPUT;
-    noOutput = false;
-  }
-  const from = c.state;
-  const to = sctpTransition(from, direction, noOutput, event);
-  if (to !== from) {
-    applyActivity(c, sctpStateActive(to));
-    if (to === SCTP_S.ESTABLISHED) assureControl(c);
-  }
-  c.state = to;
-  c.timeout = timeoutsMs[to];
-  return { from, to };
 }

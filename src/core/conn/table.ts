@@ -150,7 +150,6 @@ export class ConnTable {
     refs[i] = c;
     hashes[i] = h;
     this.hashed++;
-    c.key = '';
     if ((c.flags & CONN_F.NO_CPORT) !== 0) this.noCport++;
     this.file(c);
     return null;

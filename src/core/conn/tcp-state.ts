@@ -1,9 +1,9 @@
 // The IPVS TCP state machine (net/netfilter/ipvs/ip_vs_proto_tcp.c): state names and indexes, default
 // timeouts, which states count as active, the event taken from the TCP flags, and the three transition
-// tables (INPUT, OUTPUT, INPUT_ONLY). The secure_tcp table (tcp_states_dos, used only while the
-// secure_tcp defence sysctl is on) is not modelled: keepvs has no such sysctl.
-import { type Conn, type ConnDirection, CONN_F } from './conn.ts';
-import { connActivity } from '../dest.ts';
+// tables (INPUT, OUTPUT, INPUT_ONLY). Pure tables and lookups; protocol.ts applies them to an entry.
+// The secure_tcp table (tcp_states_dos, used only while the secure_tcp defence sysctl is on) is not
+// modelled: keepvs has no such sysctl.
+import type { ConnDirection } from './conn.ts';
 
 /** include/net/ip_vs.h: IP_VS_TCP_S_* — the index is what Conn.state holds. */
 export const TCP_S = {
@@ -115,64 +115,4 @@ export function tcpTransition(state: number, direction: ConnDirection, noOutput:
   const idx = tcpEventIndex(flags);
   if (idx < 0) return TCP_S.CLOSE;
   return TABLES[tcpTableFor(direction, noOutput)][idx][state];
-}
-
-/** What set_tcp_state / set_sctp_state changed, for the director's logs and conn sync. */
-export interface StateChange {
-  readonly from: number;
-  readonly to: number;
-}
-
-/**
- * Mark the controlling persistence template as assured (include/net/ip_vs.h: ip_vs_control_assure_ct):
- * template state bit IP_VS_CTPL_S_ASSURED, shown as "ASSURED" in listings.
- */
-export function assureControl(c: Conn): void {
-  const ct = c.control;
-  if (ct && (ct.flags & CONN_F.TEMPLATE) !== 0) ct.state |= 1;
-}
-
-/**
- * One segment on a conn (ip_vs_proto_tcp.c: set_tcp_state): the first OUTPUT packet clears NOOUTPUT,
- * the state moves through the table, the dest's active/inactive counts follow the INACTIVE flag,
- * entering ESTABLISHED assures the controlling template, and c.timeout becomes the new state's
- * timeout. The caller re-arms the entry afterwards (ip_vs_conn_put), e.g. table.rearm(c, now + c.timeout).
- */
-export function setTcpState(
-  c: Conn,
-  direction: ConnDirection,
-  flags: number,
-  timeoutsMs: readonly number[],
-): StateChange {
-  let noOutput = (c.flags & CONN_F.NOOUTPUT) !== 0;
-  if (noOutput && direction === 'output') {
-    c.flags &= ~CONN_F.NOOUTPUT;
-    noOutput = false;
-  }
-  const from = c.state;
-  const to = tcpTransition(from, direction, noOutput, flags);
-  if (to !== from) {
-    applyActivity(c, tcpStateActive(to));
-    if (to === TCP_S.ESTABLISHED) assureControl(c);
-  }
-  c.state = to;
-  c.timeout = timeoutsMs[to];
-  return { from, to };
-}
-
-/**
- * The INACTIVE flag and the dest counters follow the new state's activity (set_tcp_state,
- * set_sctp_state). The kernel touches both only while the conn is bound to a dest.
- */
-export function applyActivity(c: Conn, active: boolean): void {
-  const d = c.dest;
-  if (!d) return;
-  const inactive = (c.flags & CONN_F.INACTIVE) !== 0;
-  if (!inactive && !active) {
-    c.flags |= CONN_F.INACTIVE;
-    connActivity(d, false);
-  } else if (inactive && active) {
-    c.flags &= ~CONN_F.INACTIVE;
-    connActivity(d, true);
-  }
 }

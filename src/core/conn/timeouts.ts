@@ -70,6 +70,3 @@ export class Timeouts {
   }
 }
 
-// connStateName lives in protocol.ts (the per-protocol dispatch); this re-export only keeps
-// snapshot.ts's current import working until it imports from protocol.ts.
-export { connStateName } from './protocol.ts';

@@ -55,17 +55,24 @@ export function loadPerWeightBeats(loh: number, wl: number, doh: number, wd: num
 
 export class LeastLoadIndex extends ListOrderIndex {
   readonly rule: LeastLoadRule;
-  /** win[1] is the root; leaves at cap + pos; each node holds its range's winning position or -1. */
+  private readonly order: LeastLoadOrder;
+  /**
+   * Node arrays: 1 is the root, cap + pos the leaf of a position. Each node holds its range's
+   * winning position (-1: none) and a copy of that winner's key, so a level compares two adjacent
+   * nodes instead of reaching into per-position arrays.
+   */
   private win = new Int32Array(2);
-  private load = new Float64Array(1);
-  private weight = new Float64Array(1);
-  private idle = new Uint8Array(1);
+  private load = new Float64Array(2);
+  private weight = new Float64Array(2);
+  private idle = new Uint8Array(2);
+  /** Per position: the dest breaks the preorder. */
   private odd = new Uint8Array(1);
   private oddCount = 0;
 
   constructor(rule: LeastLoadRule, list: readonly Dest[]) {
     super();
     this.rule = rule;
+    this.order = rule.order;
     this.rebuild(list);
   }
 
@@ -83,57 +90,86 @@ export class LeastLoadIndex extends ListOrderIndex {
   protected reset(): void {
     const cap = this.cap;
     this.win = new Int32Array(2 * cap).fill(-1);
-    this.load = new Float64Array(cap);
-    this.weight = new Float64Array(cap);
-    this.idle = new Uint8Array(cap);
+    this.load = new Float64Array(2 * cap);
+    this.weight = new Float64Array(2 * cap);
+    this.idle = new Uint8Array(2 * cap);
     this.odd = new Uint8Array(cap);
     this.oddCount = 0;
     for (let pos = this.first; pos < cap; pos++) this.setLeaf(pos);
-    for (let i = cap - 1; i >= 1; i--) this.win[i] = this.better(this.win[2 * i], this.win[2 * i + 1]);
+    for (let i = cap - 1; i >= 1; i--) this.combine(i);
   }
 
   protected update(pos: number): void {
-    this.setLeaf(pos);
+    if (!this.setLeaf(pos)) return;
     const win = this.win;
-    for (let i = (this.cap + pos) >> 1; i >= 1; i >>= 1) win[i] = this.better(win[2 * i], win[2 * i + 1]);
+    for (let i = (this.cap + pos) >> 1; i >= 1; i >>= 1) {
+      const before = win[i];
+      this.combine(i);
+      // Only pos's key changed: a node still won by another position looks the same from above.
+      if (win[i] === before && before !== pos) return;
+    }
   }
 
-  private setLeaf(pos: number): void {
+  /** Refresh the leaf at pos; false when nothing the comparisons read has changed. */
+  private setLeaf(pos: number): boolean {
     const d = this.byPos[pos];
     const rule = this.rule;
-    let leaf = -1;
-    let odd = 0;
-    if (d !== null) {
-      if (rule.eligible(d)) {
-        leaf = pos;
-        this.load[pos] = rule.load(d);
-        this.weight[pos] = d.weight;
-        this.idle[pos] = rule.idle !== undefined && rule.idle(d) ? 1 : 0;
+    const leaf = this.cap + pos;
+    const wasEligible = this.win[leaf] === pos;
+    let changed = false;
+    if (d !== null && rule.eligible(d)) {
+      const load = rule.load(d);
+      const weight = d.weight;
+      const idle = rule.idle !== undefined && rule.idle(d) ? 1 : 0;
+      if (!wasEligible || this.load[leaf] !== load || this.weight[leaf] !== weight || this.idle[leaf] !== idle) {
+        changed = true;
+        this.win[leaf] = pos;
+        this.load[leaf] = load;
+        this.weight[leaf] = weight;
+        this.idle[leaf] = idle;
       }
-      if (rule.irregular !== undefined && rule.irregular(d)) odd = 1;
+    } else if (wasEligible) {
+      changed = true;
+      this.win[leaf] = -1;
     }
+    const odd = d !== null && rule.irregular !== undefined && rule.irregular(d) ? 1 : 0;
     if (this.odd[pos] !== odd) {
       this.oddCount += odd === 1 ? 1 : -1;
       this.odd[pos] = odd;
     }
-    this.win[this.cap + pos] = leaf;
+    return changed;
   }
 
-  /** Winner of two ranges; `a` is the earlier one in list order and keeps ties. */
-  private better(a: number, b: number): number {
-    if (a < 0) return b;
-    if (b < 0) return a;
-    switch (this.rule.order) {
+  /** Node i takes the winner of its two children; the left (earlier) child keeps ties. */
+  private combine(i: number): void {
+    const win = this.win;
+    const l = 2 * i;
+    const r = l + 1;
+    let c: number;
+    if (win[l] < 0) c = r;
+    else if (win[r] < 0) c = l;
+    else c = this.rightBeats(l, r) ? r : l;
+    win[i] = win[c];
+    this.load[i] = this.load[c];
+    this.weight[i] = this.weight[c];
+    this.idle[i] = this.idle[c];
+  }
+
+  /** Would the kernel walk, holding the winner of node a, replace it by the winner of node b? */
+  private rightBeats(a: number, b: number): boolean {
+    const load = this.load;
+    const weight = this.weight;
+    switch (this.order) {
       case 'load':
-        return this.load[b] < this.load[a] ? b : a;
+        return load[b] < load[a];
       case 'load-per-weight':
-        return loadPerWeightBeats(this.load[a], this.weight[a], this.load[b], this.weight[b]) ? b : a;
+        return loadPerWeightBeats(load[a], weight[a], load[b], weight[b]);
       case 'idle-first':
-        if (this.idle[a] === 1) return a;
-        if (this.idle[b] === 1) return b;
-        return loadPerWeightBeats(this.load[a], this.weight[a], this.load[b], this.weight[b]) ? b : a;
+        if (this.idle[a] === 1) return false;
+        if (this.idle[b] === 1) return true;
+        return loadPerWeightBeats(load[a], weight[a], load[b], weight[b]);
       case 'weight':
-        return this.weight[b] > this.weight[a] ? b : a;
+        return weight[b] > weight[a];
     }
   }
 }
