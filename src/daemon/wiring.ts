@@ -78,9 +78,6 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
     throw new StartError('--api needs a token: --api-token-file FILE or env KEEPVS_API_TOKEN (refusing an unauthenticated TCP API)');
   }
   log.info(`Starting keepvs v${version}`);
-  if (options.dataplane === 'nft') {
-    throw new StartError('--dataplane nft is not implemented yet (tracked by the nft data plane issue); use --dataplane proxy');
-  }
   if (!options.vrrp || !options.check) log.info(`Running only the ${options.vrrp ? 'VRRP' : 'health-checker'} subsystem`);
   log.debug('VRRP and health checkers are not implemented yet: the director runs alone');
 

@@ -187,7 +187,6 @@ test('refusals at start', async (t) => {
   const rows: { desc: string; args: (dir: string) => string[]; env?: NodeJS.ProcessEnv; code: number; message: RegExp }[] = [
     { desc: '--api without a token', args: (d) => daemonArgs(d, ['--api', '127.0.0.1:0']), code: 1, message: /--api needs a token/ },
     { desc: '--api with an empty token file', args: (d) => { writeFileSync(join(d, 'tok'), '\n'); return daemonArgs(d, ['--api', '127.0.0.1:0', '--api-token-file', join(d, 'tok')]); }, code: 1, message: /is empty/ },
-    { desc: '--dataplane nft', args: (d) => daemonArgs(d, ['--dataplane', 'nft']), code: 1, message: /--dataplane nft is not implemented yet \(tracked by the nft data plane issue\)/ },
     { desc: 'unknown option', args: () => ['--bogus'], code: 1, message: /Unknown option --bogus/ },
     { desc: '-t without a file', args: () => ['-t'], code: 1, message: /config test needs a configuration file/ },
     { desc: '-f: keepalived.conf not readable yet', args: (d) => { writeFileSync(join(d, 'k.conf'), 'global_defs {}\n'); return daemonArgs(d, ['-f', join(d, 'k.conf')]); }, code: 1, message: /reading keepalived\.conf is not implemented yet/ },

@@ -60,6 +60,11 @@ export class Harness {
   readonly #planes: ProxyPlane[] = [];
   /** The fake clock every plane and director call in a test uses. */
   now = 1_000_000;
+  readonly tcpEngine: 'handles' | 'sockets';
+
+  constructor(tcpEngine: 'handles' | 'sockets' = 'handles') {
+    this.tcpEngine = tcpEngine;
+  }
 
   director(seed = 1): Director {
     return new Director({ seed });
@@ -67,7 +72,7 @@ export class Harness {
 
   plane(opts: ProxyPlaneOptions = {}): ProxyPlane {
     // The sweep timer is pushed out of the way: tests drive time with plane.sweep().
-    const p = new ProxyPlane({ clock: () => this.now, sweepIntervalMs: 3_600_000, ...opts });
+    const p = new ProxyPlane({ clock: () => this.now, sweepIntervalMs: 3_600_000, tcpEngine: this.tcpEngine, ...opts });
     this.#planes.push(p);
     return p;
   }

@@ -42,6 +42,9 @@ export interface LeastLoadRule {
 
 const SAFE = 2 ** 53;
 
+/** LeastLoadOrder as small integers for the hot comparison. */
+const ORDER_CODE: Readonly<Record<LeastLoadOrder, number>> = { load: 0, 'load-per-weight': 1, 'idle-first': 2, weight: 3 };
+
 /**
  * The kernels' `(__s64)loh * w(D) > (__s64)doh * w(L)`: is D strictly better than L? Exact even when
  * a product passes 2^53 (weights up to INT_MAX are accepted by the kernel).
@@ -55,7 +58,13 @@ export function loadPerWeightBeats(loh: number, wl: number, doh: number, wd: num
 
 export class LeastLoadIndex extends ListOrderIndex {
   readonly rule: LeastLoadRule;
-  private readonly order: LeastLoadOrder;
+  // The rule's parts copied into fields of one class shape, so every scheduler's index is read
+  // the same way (rule objects differ in shape from file to file).
+  private readonly order: number;
+  private readonly eligible: (d: Dest) => boolean;
+  private readonly loadOf: (d: Dest) => number;
+  private readonly idleOf: ((d: Dest) => boolean) | null;
+  private readonly irregularOf: ((d: Dest) => boolean) | null;
   /**
    * Node arrays: 1 is the root, cap + pos the leaf of a position. Each node holds its range's
    * winning position (-1: none) and a copy of that winner's key, so a level compares two adjacent
@@ -72,7 +81,11 @@ export class LeastLoadIndex extends ListOrderIndex {
   constructor(rule: LeastLoadRule, list: readonly Dest[]) {
     super();
     this.rule = rule;
-    this.order = rule.order;
+    this.order = ORDER_CODE[rule.order];
+    this.eligible = rule.eligible;
+    this.loadOf = rule.load;
+    this.idleOf = rule.idle ?? null;
+    this.irregularOf = rule.irregular ?? null;
     this.rebuild(list);
   }
 
@@ -113,14 +126,13 @@ export class LeastLoadIndex extends ListOrderIndex {
   /** Refresh the leaf at pos; false when nothing the comparisons read has changed. */
   private setLeaf(pos: number): boolean {
     const d = this.byPos[pos];
-    const rule = this.rule;
     const leaf = this.cap + pos;
     const wasEligible = this.win[leaf] === pos;
     let changed = false;
-    if (d !== null && rule.eligible(d)) {
-      const load = rule.load(d);
+    if (d !== null && this.eligible(d)) {
+      const load = this.loadOf(d);
       const weight = d.weight;
-      const idle = rule.idle !== undefined && rule.idle(d) ? 1 : 0;
+      const idle = this.idleOf !== null && this.idleOf(d) ? 1 : 0;
       if (!wasEligible || this.load[leaf] !== load || this.weight[leaf] !== weight || this.idle[leaf] !== idle) {
         changed = true;
         this.win[leaf] = pos;
@@ -132,7 +144,7 @@ export class LeastLoadIndex extends ListOrderIndex {
       changed = true;
       this.win[leaf] = -1;
     }
-    const odd = d !== null && rule.irregular !== undefined && rule.irregular(d) ? 1 : 0;
+    const odd = d !== null && this.irregularOf !== null && this.irregularOf(d) ? 1 : 0;
     if (this.odd[pos] !== odd) {
       this.oddCount += odd === 1 ? 1 : -1;
       this.odd[pos] = odd;
@@ -160,15 +172,15 @@ export class LeastLoadIndex extends ListOrderIndex {
     const load = this.load;
     const weight = this.weight;
     switch (this.order) {
-      case 'load':
+      case 0: // load
         return load[b] < load[a];
-      case 'load-per-weight':
+      case 1: // load-per-weight
         return loadPerWeightBeats(load[a], weight[a], load[b], weight[b]);
-      case 'idle-first':
+      case 2: // idle-first
         if (this.idle[a] === 1) return false;
         if (this.idle[b] === 1) return true;
         return loadPerWeightBeats(load[a], weight[a], load[b], weight[b]);
-      case 'weight':
+      default: // weight
         return weight[b] > weight[a];
     }
   }

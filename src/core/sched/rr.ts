@@ -40,7 +40,10 @@ export const createRr: SchedulerFactory = () => {
         if (++i === n) i = 0;
         const d = list[i];
         if (!d.overloaded && d.weight > 0) {
-          if (!ctx.commit) return { dest: d, reason: 'pick', detail: `next after position ${pos} of ${n}` };
+          if (!ctx.commit) {
+            const from = pos < 0 ? 'the list head' : `position ${pos}`;
+            return { dest: d, reason: 'pick', detail: `first available after ${from}: position ${i} of ${n}` };
+          }
           pos = i;
           posDest = d;
           return { dest: d, reason: 'pick' };

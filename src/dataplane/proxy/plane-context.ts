@@ -4,7 +4,7 @@ import type { Director } from '../../core/director.ts';
 import type { Dest } from '../../core/dest.ts';
 import type { Addr } from '../../core/addr.ts';
 import type { ProxyProtocolVersion } from './proxy-protocol.ts';
-import type { TcpSession } from './tcp.ts';
+import type { TcpSession } from './tcp-session.ts';
 
 /** The part of the Director the plane uses (a fake in unit tests implements just this). */
 export type PlaneDirector = Pick<Director,

@@ -22,7 +22,9 @@ import { type Service, type ServiceKey, type ServiceOptions, destKeyId, serviceK
 import type { Capabilities, Check, DataPlane, DataPlaneError, DataPlaneStats } from '../dataplane.ts';
 import { type DropReason, type PlaneContext, type PlaneDirector, BufferPool } from './plane-context.ts';
 import type { ProxyProtocolVersion } from './proxy-protocol.ts';
-import { type TcpSession, acceptTcpHandle, acceptTcpSocket } from './tcp.ts';
+import type { TcpSession } from './tcp-session.ts';
+import { acceptTcpHandleAsSocket, acceptTcpSocket } from './tcp.ts';
+import { acceptTcpHandleFast, tcpHandlesAvailable } from './tcp-handles.ts';
 import { UdpService } from './udp.ts';
 import { ListenError, bindUdp, listenTcp } from './listener.ts';
 import type * as net from 'node:net';
@@ -42,6 +44,11 @@ export interface ProxyPlaneOptions {
   readonly backlog?: number;
   /** SO_REUSEPORT on listeners (default false). */
   readonly reusePort?: boolean;
+  /**
+   * 'handles' (default when this Node has them): libuv handles driven directly (tcp-handles.ts);
+   * 'sockets': public net.Socket (tcp.ts). Same behaviour, the first costs about a third less CPU.
+   */
+  readonly tcpEngine?: 'handles' | 'sockets';
 }
 
 const NFT_HINT = 'or run keepvs --dataplane nft';
@@ -120,6 +127,8 @@ export class ProxyPlane implements DataPlane {
   readonly #sweepIntervalMs: number;
   readonly #backlog: number;
   readonly #reusePort: boolean;
+  /** The TCP engine in use. */
+  readonly tcpEngine: 'handles' | 'sockets';
   readonly #tcp = new Map<string, TcpListener>();
   readonly #udp = new Map<string, UdpService>();
   #timer: ReturnType<typeof setInterval> | null = null;
@@ -133,6 +142,7 @@ export class ProxyPlane implements DataPlane {
     this.#sweepIntervalMs = opts.sweepIntervalMs ?? 1000;
     this.#backlog = opts.backlog ?? 4096;
     this.#reusePort = opts.reusePort ?? false;
+    this.tcpEngine = (opts.tcpEngine ?? 'handles') === 'handles' && tcpHandlesAvailable() ? 'handles' : 'sockets';
   }
 
   checkService(key: ServiceKey, _options: ServiceOptions): Check {
@@ -244,7 +254,9 @@ export class ProxyPlane implements DataPlane {
   async #openTcp(id: string, vip: Addr, port: number): Promise<void> {
     const ctx = this.#ctx;
     const { server, hooked } = await listenTcp(vip, port, { backlog: this.#backlog, reusePort: this.#reusePort }, {
-      handle: (h) => acceptTcpHandle(ctx, vip, port, h),
+      handle: this.tcpEngine === 'handles'
+        ? (h) => acceptTcpHandleFast(ctx, vip, port, h)
+        : (h) => acceptTcpHandleAsSocket(ctx, vip, port, h),
       socket: (s) => acceptTcpSocket(ctx, vip, port, s),
       error: () => ctx.drop('accept-error'),
     });
@@ -317,8 +329,6 @@ export class ProxyPlane implements DataPlane {
     const closeBy = Date.now() + 1000;
     while (ctx.tcpSessions.size > 0 && Date.now() < closeBy) await sleep(10);
   }
-
-  debugSessions(): Set<TcpSession> { return this.#ctx.tcpSessions; }
 
   stats(): DataPlaneStats {
     let flows = 0;

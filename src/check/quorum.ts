@@ -1,0 +1,272 @@
+// A virtual server's pool as keepalived's checker process manages it (keepalived/check/ipwrapper.c):
+// real servers enter and leave IPVS as their checkers report, a quorum on the sum of live weights
+// with hysteresis decides whether the pool serves or the sorry server stands in, and each change
+// yields notify events (notify_up/notify_down, quorum_up/quorum_down, the LVS notify FIFO).
+// Pure: every function takes a VsState and returns a new one with the events, in keepalived's order.
+//
+// Quorum (update_quorum_state): sum = Σ real_weight(effective_weight) of alive servers;
+// threshold = quorum − hysteresis while the quorum is up, quorum + hysteresis while it is down.
+// Gained when down and sum ≥ threshold: the sorry server leaves, alive servers are re-added,
+// quorum_up runs. Lost when up and (sum = 0 or sum < threshold): alive servers leave, the sorry
+// server comes in, quorum_down runs. A server that changes state while the sorry server serves is
+// not touched in IPVS (perform_svr_state) — it is added back when the quorum returns.
+import { type DestEvent, type RsState, destCommand, realWeight, checkerReport } from './real-server.ts';
+
+export interface SorryState {
+  readonly address: string;
+  readonly port: number;
+  readonly inhibit: boolean;
+  readonly alive: boolean;
+  readonly set: boolean;
+}
+
+export interface VsState {
+  /** keepalived's FMT_VS text, e.g. "[192.168.201.15]:tcp:80". */
+  readonly name: string;
+  /** Protocol word used in real server texts ("tcp", "udp", "sctp"). */
+  readonly protocol: string;
+  readonly quorum: number;
+  readonly hysteresis: number;
+  readonly omega: boolean;
+  readonly quorumUp: boolean;
+  readonly sorry: SorryState | null;
+  readonly rs: readonly RsState[];
+}
+
+export interface RsNotifyEvent {
+  readonly type: 'rs-up' | 'rs-down';
+  readonly vs: string;
+  readonly rs: string;
+  readonly address: string;
+  readonly port: number;
+  /** Shutdown notifies (omega): keepalived gives such scripts one second. */
+  readonly stopping: boolean;
+}
+
+export interface QuorumEvent {
+  readonly type: 'quorum-up' | 'quorum-down';
+  readonly vs: string;
+  readonly weightSum: number;
+  readonly threshold: number;
+  /** Decided while the virtual server was being set up ("Starting with quorum up/down"). */
+  readonly init: boolean;
+  readonly stopping: boolean;
+}
+
+export interface WeightEvent {
+  readonly type: 'rs-weight';
+  readonly vs: string;
+  readonly rs: string;
+  readonly address: string;
+  readonly port: number;
+  readonly from: number;
+  readonly to: number;
+}
+
+export type DirectorEvent = DestEvent | RsNotifyEvent | QuorumEvent | WeightEvent;
+
+export interface VsStep {
+  readonly vs: VsState;
+  readonly events: readonly DirectorEvent[];
+}
+
+/** keepalived's inet_sockaddrtotrio: "[addr]:proto:port" (brackets for both families). */
+export function rsText(address: string, protocol: string, port: number): string {
+  return `[${address}]:${protocol}:${port}`;
+}
+
+/** weigh_live_realservers. */
+export function weighLive(rs: readonly RsState[]): number {
+  let sum = 0;
+  for (const r of rs) if (r.alive) sum += realWeight(r.effectiveWeight);
+  return sum;
+}
+
+/** Working copy used inside one operation; callers only ever see the frozen result. */
+class Work {
+  vs: VsState;
+  rs: RsState[];
+  sorry: SorryState | null;
+  quorumUp: boolean;
+  events: DirectorEvent[] = [];
+
+  constructor(vs: VsState) {
+    this.vs = vs;
+    this.rs = vs.rs.slice();
+    this.sorry = vs.sorry;
+    this.quorumUp = vs.quorumUp;
+  }
+
+  done(): VsStep {
+    return { vs: { ...this.vs, rs: this.rs, sorry: this.sorry, quorumUp: this.quorumUp }, events: this.events };
+  }
+
+  text(r: { address: string; port: number }): string {
+    return rsText(r.address, this.vs.protocol, r.port);
+  }
+
+  cmd(i: number, cmd: 'add' | 'remove' | 'edit', force = false): void {
+    const r = destCommand(this.rs[i], cmd, this.vs.name, this.text(this.rs[i]), false, force);
+    this.rs[i] = r.rs;
+    if (r.event) this.events.push(r.event);
+  }
+
+  sorryCmd(cmd: 'add' | 'remove', force = false): void {
+    const s = this.sorry;
+    if (!s) return;
+    const as: RsState = { address: s.address, port: s.port, weight: 1, effectiveWeight: 1, alive: s.alive, set: s.set, inhibit: s.inhibit, failedCheckers: 0 };
+    const r = destCommand(as, cmd, this.vs.name, this.text(s), true, force);
+    this.sorry = { ...s, set: r.rs.set };
+    if (r.event) this.events.push(r.event);
+  }
+
+  notifyRs(i: number, stopping: boolean): void {
+    const r = this.rs[i];
+    this.events.push({ type: r.alive ? 'rs-up' : 'rs-down', vs: this.vs.name, rs: this.text(r), address: r.address, port: r.port, stopping });
+  }
+
+  notifyVs(init: boolean, threshold: number, weightSum: number, stopping: boolean): void {
+    // do_vs_notifies: when stopping, only omega runs the scripts and the FIFO line.
+    if (stopping && !this.vs.omega) return;
+    this.events.push({ type: this.quorumUp ? 'quorum-up' : 'quorum-down', vs: this.vs.name, weightSum, threshold, init, stopping });
+  }
+
+  /** perform_quorum_state: add or remove every alive server. */
+  quorumPool(add: boolean): void {
+    for (let i = 0; i < this.rs.length; i++) if (this.rs[i].alive) this.cmd(i, add ? 'add' : 'remove');
+  }
+
+  updateQuorum(init: boolean): void {
+    const sum = weighLive(this.rs);
+    const { quorum, hysteresis } = this.vs;
+    const threshold = quorum + (this.quorumUp ? -1 : 1) * hysteresis;
+    if (!this.quorumUp && sum >= threshold) {
+      this.quorumUp = true;
+      if (this.sorry && this.sorry.alive) {
+        this.sorryCmd('remove');
+        this.sorry = { ...this.sorry, alive: false };
+        this.quorumPool(true);
+      }
+      this.notifyVs(init, threshold, sum, false);
+    } else if ((this.quorumUp && (sum === 0 || sum < threshold)) || (init && !this.quorumUp && this.sorry && !this.sorry.alive)) {
+      this.quorumUp = false;
+      if (this.sorry && !this.sorry.alive) {
+        this.quorumPool(false);
+        this.sorryCmd('add');
+        this.sorry = { ...this.sorry, alive: true };
+      }
+      this.notifyVs(init, threshold, sum, false);
+    }
+  }
+
+  /** perform_svr_state. */
+  svrState(i: number, alive: boolean): void {
+    if (this.rs[i].alive === alive) return;
+    if (this.quorumUp || !this.sorry || !this.sorry.alive) this.cmd(i, alive ? 'add' : 'remove');
+    this.rs[i] = { ...this.rs[i], alive };
+    this.notifyRs(i, false);
+    this.updateQuorum(false);
+  }
+
+  /** update_svr_wgt. */
+  setWeight(i: number, effective: number, updateQuorum: boolean): void {
+    const r = this.rs[i];
+    const from = realWeight(r.effectiveWeight);
+    const to = realWeight(effective);
+    this.rs[i] = { ...r, effectiveWeight: effective };
+    if (from === to) return;
+    this.events.push({ type: 'rs-weight', vs: this.vs.name, rs: this.text(r), address: r.address, port: r.port, from, to });
+    if (r.set && r.alive && (this.quorumUp || !this.sorry || !this.sorry.alive)) this.cmd(i, 'edit');
+    if (updateQuorum) this.updateQuorum(false);
+  }
+}
+
+export interface VsInit {
+  readonly name: string;
+  readonly protocol: string;
+  readonly quorum: number;
+  readonly hysteresis: number;
+  readonly omega: boolean;
+  readonly sorry?: { readonly address: string; readonly port: number; readonly inhibit: boolean };
+  readonly rs: readonly RsState[];
+}
+
+/**
+ * Start-up (init_service_vs at first start, not a reload): servers whose checkers are all up are
+ * added and marked alive; inhibited servers are added even when failed (at weight 0). The quorum
+ * starts down (set_quorum_states runs before any server is alive), so a met quorum is "gained"
+ * here and quorum_up runs; an unmet one with a sorry server brings the sorry server in and runs
+ * quorum_down. An inhibited sorry server is finally added at weight 0.
+ */
+export function initVs(init: VsInit): VsStep {
+  const vs: VsState = {
+    name: init.name, protocol: init.protocol, quorum: init.quorum, hysteresis: init.hysteresis, omega: init.omega,
+    quorumUp: weighLive(init.rs) >= init.quorum + init.hysteresis,
+    sorry: init.sorry ? { ...init.sorry, alive: false, set: false } : null,
+    rs: init.rs,
+  };
+  const w = new Work(vs);
+  for (let i = 0; i < w.rs.length; i++) {
+    const r = w.rs[i];
+    if ((r.failedCheckers === 0 && !r.alive) || (r.inhibit && !r.set)) {
+      w.cmd(i, 'add');
+      if (r.failedCheckers === 0) w.rs[i] = { ...w.rs[i], alive: true };
+    }
+  }
+  w.updateQuorum(true);
+  if (w.sorry && w.sorry.inhibit && !w.sorry.set) {
+    w.sorry = { ...w.sorry, set: true };
+    w.events.push({ type: 'dest-add', vs: vs.name, rs: w.text(w.sorry), address: w.sorry.address, port: w.sorry.port, weight: 0, sorry: true });
+  }
+  return w.done();
+}
+
+/** update_svr_checker_state for checker `report` of real server `i`. */
+export function applyCheckerReport(
+  vs: VsState, i: number, report: { alive: boolean; wasUp: boolean; hadRun: boolean }, alpha: boolean,
+): VsStep {
+  const w = new Work(vs);
+  const r = checkerReport(w.rs[i], report, alpha);
+  if (r.action === 'notify') w.notifyRs(i, false);
+  if (r.action === 'transition') w.svrState(i, report.alive);
+  w.rs[i] = { ...w.rs[i], failedCheckers: r.failedAfter };
+  return w.done();
+}
+
+/**
+ * A checker's weight share changed from `fromCur` to `toCur` (misc_dynamic, FILE_CHECK). `silent`:
+ * keepalived adjusts effective_weight without an IPVS edit or quorum update (the server is going).
+ */
+export function applyWeightShare(vs: VsState, i: number, fromCur: number, toCur: number, silent: boolean): VsStep {
+  const w = new Work(vs);
+  const effective = w.rs[i].effectiveWeight - fromCur + toCur;
+  if (silent) w.rs[i] = { ...w.rs[i], effectiveWeight: effective };
+  else w.setWeight(i, effective, true);
+  return w.done();
+}
+
+/**
+ * Shutdown (clear_service_vs with stopping set, no lvs_flush_on_stop): the sorry server and every
+ * server in the table are removed (inhibit is overridden); with omega, alive servers run their
+ * notify_down and the virtual server its quorum_down, as keepalived does "all the way down".
+ */
+export function shutdownVs(vs: VsState): VsStep {
+  const w = new Work(vs);
+  if (w.sorry && w.sorry.set) {
+    w.sorryCmd('remove', true);
+    w.sorry = { ...w.sorry, alive: false };
+  }
+  for (let i = 0; i < w.rs.length; i++) {
+    if (!w.rs[i].set) continue;
+    w.cmd(i, 'remove', true);
+    if (!w.rs[i].alive) continue;
+    w.rs[i] = { ...w.rs[i], alive: false };
+    if (vs.omega) w.notifyRs(i, true);
+  }
+  // update_vs_notifies(stopping): the quorum is declared down.
+  const threshold = vs.quorum - vs.hysteresis;
+  const sum = weighLive(w.rs);
+  w.quorumUp = false;
+  w.notifyVs(false, threshold, sum, true);
+  return w.done();
+}

@@ -1,0 +1,97 @@
+// Direct routing's half outside nftables: each DR backend mark selects a routing table whose
+// default route is the real server itself, so the packet leaves unchanged (daddr still the VIP)
+// towards the RS's MAC. The VIP is a local address of the director, and the kernel consults the
+// `local` table at rule preference 0 before anything else; the fwmark rules must come first, so the
+// local rule is moved to a preference just below them (add the new one, then remove pref 0: there is
+// never a moment without a local rule) and put back on stop. Every rule and route keepvs adds
+// carries rtnetlink protocol 107, so a start after a crash finds and removes them.
+// Pure: the desired rules and routes for a model, and the commands that take one state to another.
+import type { NftModel } from './model.ts';
+import { DR_RULE_PREF, DR_TABLE_BASE, LOCAL_RULE_PREF, RT_PROTO_KEEPVS, hex, markId } from './marks.ts';
+
+export interface DrRoute {
+  readonly table: number;
+  readonly via: string;
+}
+
+export interface DrRule {
+  readonly vip: string;
+  readonly mark: number;
+  readonly table: number;
+}
+
+export interface DrPlan {
+  readonly routes: readonly DrRoute[];
+  readonly rules: readonly DrRule[];
+  /** Whether the local-table rule must sit below the fwmark rules. */
+  readonly moveLocal: boolean;
+}
+
+export const EMPTY_DR_PLAN: DrPlan = { routes: [], rules: [], moveLocal: false };
+
+export function drPlan(m: NftModel): DrPlan {
+  const routes = new Map<number, DrRoute>();
+  const rules = new Map<string, DrRule>();
+  for (const s of m.services) {
+    if (s.mode !== 'dr' || s.match.kind !== 'addr') continue;
+    for (const b of s.backends) {
+      const table = DR_TABLE_BASE + markId(b.mark);
+      routes.set(table, { table, via: b.addr });
+      rules.set(`${s.match.vip}|${b.mark}`, { vip: s.match.vip, mark: b.mark, table });
+    }
+  }
+  return { routes: [...routes.values()], rules: [...rules.values()], moveLocal: rules.size > 0 };
+}
+
+const proto = ['proto', String(RT_PROTO_KEEPVS)];
+
+function ruleArgs(r: DrRule): string[] {
+  return ['pref', String(DR_RULE_PREF), 'to', r.vip, 'fwmark', hex(r.mark), 'table', String(r.table)];
+}
+
+/** ip(8) argument lists that take the kernel from `prev` to `next`, in a safe order. */
+export function drCommands(prev: DrPlan, next: DrPlan): string[][] {
+  const out: string[][] = [];
+  const key = (r: DrRule) => `${r.vip}|${r.mark}|${r.table}`;
+  const prevRules = new Set(prev.rules.map(key));
+  const nextRules = new Set(next.rules.map(key));
+  const prevRoutes = new Map(prev.routes.map((r) => [r.table, r.via]));
+  // Routes first, so a rule never points at an empty table.
+  for (const r of next.routes) {
+    if (prevRoutes.get(r.table) !== r.via) out.push(['route', 'replace', 'default', 'via', r.via, 'table', String(r.table), ...proto]);
+  }
+  for (const r of next.rules) if (!prevRules.has(key(r))) out.push(['rule', 'add', ...ruleArgs(r), ...proto]);
+  if (next.moveLocal && !prev.moveLocal) {
+    out.push(['rule', 'add', 'pref', String(LOCAL_RULE_PREF), 'lookup', 'local', ...proto]);
+    out.push(['rule', 'del', 'pref', '0', 'lookup', 'local']);
+  }
+  if (!next.moveLocal && prev.moveLocal) {
+    out.push(['rule', 'add', 'pref', '0', 'lookup', 'local']);
+    out.push(['rule', 'del', 'pref', String(LOCAL_RULE_PREF), 'lookup', 'local']);
+  }
+  for (const r of prev.rules) if (!nextRules.has(key(r))) out.push(['rule', 'del', ...ruleArgs(r)]);
+  const nextTables = new Set(next.routes.map((r) => r.table));
+  for (const r of prev.routes) if (!nextTables.has(r.table)) out.push(['route', 'flush', 'table', String(r.table)]);
+  return out;
+}
+
+/**
+ * Start-up after a crash (or a stop that kept nothing): remove every rule and route with keepvs's
+ * protocol tag, putting the local rule back at preference 0 first when it is missing.
+ * `rulesJson` is `ip -j rule list`; `routeTables` are the tables of `ip -j route show table all proto 107`.
+ */
+export function drCleanupCommands(rulesJson: string, routeTables: readonly number[]): string[][] {
+  let rules: { priority?: number; table?: string; protocol?: string }[] = [];
+  try {
+    rules = JSON.parse(rulesJson) as typeof rules;
+  } catch {
+    rules = [];
+  }
+  const out: string[][] = [];
+  const hasLocal0 = rules.some((r) => r.priority === 0 && r.table === 'local');
+  const ours = rules.filter((r) => r.protocol === String(RT_PROTO_KEEPVS) || r.protocol === 'keepvs');
+  if (ours.length > 0 && !hasLocal0) out.push(['rule', 'add', 'pref', '0', 'lookup', 'local']);
+  if (ours.length > 0) out.push(['rule', 'flush', ...proto]);
+  for (const t of [...new Set(routeTables)].sort((a, b) => a - b)) out.push(['route', 'flush', 'table', String(t), ...proto]);
+  return out;
+}

@@ -1,0 +1,374 @@
+// The kernel data plane (`keepvs --dataplane nft`): the director's services become one nftables
+// table (render.ts), loaded as one atomic transaction per change (apply: `nft -f -`), plus the DR
+// policy-routing rules (dr-routes.ts) and, for queue-path services, keepvs's NFQUEUE rule in
+// iptables' mangle table (queue-rules.ts) with the core answering each new connection (queue.ts).
+// The kernel forwards every packet; the plane only loads rules, answers queued first packets and
+// mirrors conntrack into the director's connection table (conntrack-view.ts).
+//
+// Forwarding: NAT (-m: DNAT; the RS's default gateway must be the director), FULLNAT (--fullnat:
+// DNAT + masquerade to the DIP, or SNAT to a configured pool), DR (-g: notrack + flow map + fwmark
+// policy routing). TUN (-i) needs ipip, which is detected (`ip link add type ipip`); this plane
+// refuses it where the kernel has none. LOCALNODE is refused. IPv4 only for now.
+import type { Director } from '../../core/director.ts';
+import type { Dest, DestSpec } from '../../core/dest.ts';
+import { endpointText } from '../../core/addr.ts';
+import { type Service, type ServiceKey, type ServiceOptions, serviceKeyText, serviceKeyId } from '../../core/service.ts';
+import type { Capabilities, Check, DataPlane, DataPlaneError, DataPlaneStats } from '../dataplane.ts';
+import type { NetCommands } from '../../sys/nft.ts';
+import { BackendIds } from './marks.ts';
+import { buildModel, type NftModel } from './model.ts';
+import { render, transaction, teardown, type Ruleset } from './render.ts';
+import { drPlan, drCommands, drCleanupCommands, EMPTY_DR_PLAN, type DrPlan } from './dr-routes.ts';
+import { QUEUE_CHAIN, queueRuleArgs, needsQueue } from './queue-rules.ts';
+import { findingText, sysctlFindings } from './preflight.ts';
+import { QueueAnswerer, type QueueSource } from './queue.ts';
+import { ConntrackView, type ConntrackSource } from './conntrack-view.ts';
+
+export interface NftPlaneOptions {
+  readonly commands: NetCommands;
+  /** Milliseconds on the daemon's clock (director calls are stamped with it). */
+  readonly clock?: () => number;
+  readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** nftables table name (family ip); default "keepvs". */
+  readonly table?: string;
+  /** NFQUEUE number for queue-path services; default 0x6b. */
+  readonly queueNum?: number;
+  /** When the queue is not answered: 'fallback' (in-kernel rr over available dests; default) or 'drop'. */
+  readonly queueFailure?: 'fallback' | 'drop';
+  /** FULLNAT source: null = masquerade to the outgoing interface's address (the DIP); or "A" / "A-B". */
+  readonly fullnatSource?: string | null;
+  /** Remove everything on stop (default true: keepalived removes its virtual servers on stop). */
+  readonly flushOnStop?: boolean;
+  /** Set the sysctls the plane needs instead of only reporting them (default false). */
+  readonly fixSysctls?: boolean;
+  /** Every service takes the exact (queue) path. */
+  readonly exactAll?: boolean;
+  /** Opens the NFQUEUE consumer (sys/nfqueue.ts); absent = no consumer (fail-open/drop applies). */
+  readonly openQueue?: (queueNum: number) => Promise<QueueSource>;
+  /** Conntrack dumps for the connection view (sys/conntrack.ts); absent = no view. */
+  readonly conntrack?: ConntrackSource;
+  /** How often the connection view is refreshed (default 1000 ms). */
+  readonly viewIntervalMs?: number;
+  /** `ip link add type ipip` works on this host (TUN possible); detected by the factory. */
+  readonly ipip?: boolean;
+}
+
+/** A failed apply, with the DataPlaneError the API reports (as the proxy plane's ListenError). */
+export class NftApplyError extends Error {
+  readonly error: DataPlaneError;
+  constructor(error: DataPlaneError) {
+    super(error.message);
+    this.name = 'NftApplyError';
+    this.error = error;
+  }
+}
+
+function refusal(code: DataPlaneError['code'], message: string, context: Record<string, unknown>): Check {
+  return { ok: false, error: { code, message, context } };
+}
+
+const COUNTERS = ['no_dest', 'guard', 'queue_fallback', 'queue_fail'] as const;
+/** Drop reasons (metric labels) for the nft counters. */
+const COUNTER_REASON: Readonly<Record<(typeof COUNTERS)[number], string>> = {
+  no_dest: 'no-dest', guard: 'not-forwarded', queue_fallback: 'queue-fallback', queue_fail: 'queue-fail',
+};
+
+export class NftPlane implements DataPlane {
+  readonly capabilities: Capabilities;
+  readonly #cmd: NetCommands;
+  readonly #clock: () => number;
+  readonly #log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  readonly #table: string;
+  readonly #queueNum: number;
+  readonly #queueFailure: 'fallback' | 'drop';
+  readonly #fullnatSource: string | null;
+  readonly #flushOnStop: boolean;
+  readonly #exactAll: boolean;
+  readonly #forceQueue = new Set<string>();
+  readonly #ids = { services: new BackendIds(), backends: new BackendIds() };
+  readonly #openQueue: NftPlaneOptions['openQueue'];
+  readonly #ipip: boolean;
+  #prev: Ruleset | null = null;
+  #dr: DrPlan = EMPTY_DR_PLAN;
+  #queueRules: string[][] | null = null;
+  #queue: QueueAnswerer | null = null;
+  readonly #view: ConntrackView | null;
+  #viewTimer: ReturnType<typeof setInterval> | null = null;
+  readonly #viewIntervalMs: number;
+  #model: NftModel | null = null;
+  #syncing: Promise<void> = Promise.resolve();
+  #stopped = false;
+  #started = false;
+  readonly #drops: Record<string, number> = {};
+  #director: Director | null = null;
+
+  constructor(opts: NftPlaneOptions) {
+    this.#cmd = opts.commands;
+    this.#clock = opts.clock ?? Date.now;
+    this.#log = opts.log ?? (() => {});
+    this.#table = opts.table ?? 'keepvs';
+    this.#queueNum = opts.queueNum ?? 0x6b;
+    this.#queueFailure = opts.queueFailure ?? 'fallback';
+    this.#fullnatSource = opts.fullnatSource ?? null;
+    this.#flushOnStop = opts.flushOnStop ?? true;
+    this.#exactAll = opts.exactAll ?? false;
+    this.#openQueue = opts.openQueue;
+    this.#ipip = opts.ipip ?? false;
+    this.#viewIntervalMs = opts.viewIntervalMs ?? 1000;
+    this.#view = opts.conntrack ? new ConntrackView(opts.conntrack, (k) => this.#destByKey(k)) : null;
+    this.capabilities = {
+      name: 'nft',
+      fwd: this.#ipip ? ['masq', 'fullnat', 'route', 'tunnel'] : ['masq', 'fullnat', 'route'],
+      protocols: ['tcp', 'udp', 'sctp'], fwmark: true, privileged: true,
+    };
+  }
+
+  // ---------------------------------------------------------------- admission
+
+  checkService(key: ServiceKey, _options: ServiceOptions): Check {
+    const family = key.kind === 'addr' ? key.vip.family : key.family;
+    if (family !== 4) {
+      return refusal('PLANE_ERROR', `the nft data plane forwards IPv4 only; ${serviceKeyText(key)} is IPv6`, { service: serviceKeyText(key) });
+    }
+    return { ok: true };
+  }
+
+  checkDest(svc: Service, spec: DestSpec): Check {
+    const ctx = { service: serviceKeyText(svc.key), dest: endpointText(spec.addr, spec.port), fwd: spec.fwd };
+    if (spec.addr.family !== 4) return refusal('PLANE_ERROR', 'the nft data plane forwards IPv4 only', ctx);
+    if (spec.fwd === 'local') {
+      return refusal('UNSUPPORTED_FWD', 'the nft data plane has no LOCALNODE forwarding; add the local server with -m to its own address', ctx);
+    }
+    if (spec.fwd === 'tunnel' && !this.#ipip) {
+      return refusal('UNSUPPORTED_FWD',
+        'IP tunnelling (-i) needs ipip, and this kernel has none (`ip link add type ipip` fails: CONFIG_NET_IPIP unset); '
+        + 'use direct routing (-g) on a shared L2 segment, or NAT (-m/--fullnat)', ctx);
+    }
+    if (spec.fwd === 'tunnel') {
+      return refusal('UNSUPPORTED_FWD', 'IP tunnelling (-i) is not implemented on the nft data plane yet; use -g, -m or --fullnat', ctx);
+    }
+    const dr = spec.fwd === 'route';
+    if (dr && svc.key.kind === 'fwmark') {
+      return refusal('UNSUPPORTED_FWD',
+        'direct routing for a firewall-mark service needs the mark in the raw hook, before conntrack; use a VIP:port service, or -m/--fullnat', ctx);
+    }
+    // One service, one packet path: DR is stateless (notrack), NAT is conntrack's.
+    for (const d of svc.dests) {
+      if (d.addr.text === spec.addr.text && d.port === spec.port) continue;
+      const otherDr = d.fwd === 'route' || d.fwd === 'tunnel';
+      if (otherDr !== dr) {
+        return refusal('UNSUPPORTED_FWD',
+          `the nft data plane cannot mix direct routing with NAT in one service (${endpointText(d.addr, d.port)} is ${d.fwd})`, ctx);
+      }
+    }
+    return { ok: true };
+  }
+
+  /** Force a service (by id, e.g. "tcp|198.18.0.100|80") onto the exact, queue path — or back to auto. */
+  setExact(serviceId: string, exact: boolean): void {
+    if (exact) this.#forceQueue.add(serviceId);
+    else this.#forceQueue.delete(serviceId);
+  }
+
+  /** Force by key (convenience for tests and the API). */
+  setExactService(key: ServiceKey, exact: boolean): void {
+    this.setExact(serviceKeyId(key), exact);
+  }
+
+  // ---------------------------------------------------------------- start / sync / stop
+
+  /**
+   * Start-up: report sysctls, remove what a previous run left behind (table, ip rules and routes
+   * with keepvs's tag, the iptables chain). Called by the factory before the first sync.
+   */
+  async start(fixSysctls = false, interfaces: readonly string[] = []): Promise<void> {
+    for (const f of sysctlFindings((n) => this.#cmd.sysctl(n), interfaces)) {
+      if (fixSysctls) {
+        const r = await this.#cmd.setSysctl(f.name, f.want);
+        this.#log(r.code === 0 ? 'info' : 'warn', r.code === 0 ? `set ${f.name}=${f.want}` : `cannot set ${f.name}: ${r.stderr.trim()}`);
+      } else {
+        this.#log('warn', findingText(f));
+      }
+    }
+    await this.#cleanupAll();
+    this.#started = true;
+  }
+
+  async #cleanupAll(): Promise<void> {
+    const t = await this.#cmd.nft(teardown(this.#table));
+    if (t.code !== 0) throw new NftApplyError({ code: 'PLANE_ERROR', message: `nft: ${t.stderr.trim()}`, context: { table: this.#table } });
+    const rules = await this.#cmd.ip(['-j', 'rule', 'list']);
+    const routes = await this.#cmd.ip(['-j', 'route', 'show', 'table', 'all', 'proto', '107']);
+    let tables: number[] = [];
+    try {
+      tables = (JSON.parse(routes.stdout || '[]') as { table?: string }[]).map((r) => Number(r.table)).filter((n) => Number.isInteger(n));
+    } catch { /* no routes */ }
+    for (const args of drCleanupCommands(rules.stdout || '[]', tables)) await this.#cmd.ip(args);
+    await this.#removeQueueRules();
+    this.#prev = null;
+    this.#dr = EMPTY_DR_PLAN;
+  }
+
+  async #removeQueueRules(): Promise<void> {
+    // Bounded: one jump is all keepvs ever appends, a few attempts clear duplicates.
+    for (let i = 0; i < 8; i++) {
+      const r = await this.#cmd.iptables(['-t', 'mangle', '-D', 'PREROUTING', '-j', QUEUE_CHAIN]);
+      if (r.code !== 0) break;
+    }
+    await this.#cmd.iptables(['-t', 'mangle', '-F', QUEUE_CHAIN]);
+    await this.#cmd.iptables(['-t', 'mangle', '-X', QUEUE_CHAIN]);
+    this.#queueRules = null;
+  }
+
+  sync(director: Director): Promise<void> {
+    const run = this.#syncing.then(() => this.#sync(director));
+    this.#syncing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The model last loaded (for tests and the dump). */
+  get model(): NftModel | null {
+    return this.#model;
+  }
+
+  async #sync(director: Director): Promise<void> {
+    if (this.#stopped) return;
+    if (!this.#started) await this.start();
+    this.#director = director;
+    const model = buildModel(director, this.#ids, {
+      table: this.#table, queueNum: this.#queueNum, queueFailure: this.#queueFailure,
+      fullnatSource: this.#fullnatSource, drFlowTimeoutS: Math.max(1, director.timeouts.getTimeouts().tcp),
+      forceQueue: this.#exactAll ? 'all' : this.#forceQueue,
+    });
+    const next = render(model);
+    const text = transaction(this.#prev, next);
+    const r = await this.#cmd.nft(text);
+    if (r.code !== 0) {
+      throw new NftApplyError({
+        code: 'PLANE_ERROR', message: `nft refused the ruleset: ${r.stderr.trim().split('\n')[0] ?? ''}`,
+        context: { table: this.#table, stderr: r.stderr.trim() },
+      });
+    }
+    this.#prev = next;
+    this.#model = model;
+    // DR routing after the table: a new backend's mark has its route before the rule points at it.
+    const plan = drPlan(model);
+    for (const args of drCommands(this.#dr, plan)) {
+      const ir = await this.#cmd.ip(args);
+      if (ir.code !== 0) this.#log('warn', `ip ${args.join(' ')}: ${ir.stderr.trim()}`);
+    }
+    this.#dr = plan;
+    await this.#syncQueue(model, director);
+    this.#startView(director);
+  }
+
+  async #syncQueue(model: NftModel, director: Director): Promise<void> {
+    if (!needsQueue(model)) {
+      if (this.#queueRules !== null) await this.#removeQueueRules();
+      if (this.#queue) {
+        await this.#queue.close();
+        this.#queue = null;
+      }
+      return;
+    }
+    if (!this.#queue && this.#openQueue) {
+      try {
+        const src = await this.#openQueue(this.#queueNum);
+        this.#queue = new QueueAnswerer(src, director, this.#clock, (k) => this.#ids.backends.get(k), (reason) => this.#count(reason));
+      } catch (e) {
+        this.#log('error', `NFQUEUE ${this.#queueNum}: ${(e as Error).message}; queue-path services use the ${this.#queueFailure} behaviour`);
+      }
+    }
+    this.#queue?.setDirector(director);
+    const want = queueRuleArgs(model);
+    if (JSON.stringify(want) === JSON.stringify(this.#queueRules)) return;
+    await this.#cmd.iptables(['-t', 'mangle', '-N', QUEUE_CHAIN]);
+    await this.#cmd.iptables(['-t', 'mangle', '-F', QUEUE_CHAIN]);
+    for (const args of want) {
+      const r = await this.#cmd.iptables(['-t', 'mangle', '-A', QUEUE_CHAIN, ...args]);
+      if (r.code !== 0) {
+        throw new NftApplyError({ code: 'PLANE_ERROR', message: `iptables-nft (NFQUEUE rule): ${r.stderr.trim()}`, context: { args } });
+      }
+    }
+    const has = await this.#cmd.iptables(['-t', 'mangle', '-C', 'PREROUTING', '-j', QUEUE_CHAIN]);
+    if (has.code !== 0) await this.#cmd.iptables(['-t', 'mangle', '-A', 'PREROUTING', '-j', QUEUE_CHAIN]);
+    this.#queueRules = want;
+  }
+
+  #startView(director: Director): void {
+    if (!this.#view || this.#viewTimer) return;
+    this.#viewTimer = setInterval(() => { void this.refreshView(director); }, this.#viewIntervalMs);
+    this.#viewTimer.unref();
+  }
+
+  /** One refresh of the connection view and the drop counters (public so tests drive it). */
+  async refreshView(director: Director = this.#director!): Promise<void> {
+    if (!director || this.#stopped) return;
+    if (this.#view) {
+      this.#view.setKeys(this.backendKeys());
+      await this.#view.refresh(director, this.#clock());
+    }
+    const r = await this.#cmd.nftArgs(['-j', 'list', 'counters', 'table', 'ip', this.#table]);
+    if (r.code === 0) {
+      try {
+        const j = JSON.parse(r.stdout) as { nftables: { counter?: { name: string; packets: number } }[] };
+        for (const o of j.nftables) {
+          const c = o.counter;
+          if (c && c.name in COUNTER_REASON) this.#drops[COUNTER_REASON[c.name as (typeof COUNTERS)[number]]] = c.packets;
+        }
+      } catch { /* keep the last values */ }
+    }
+  }
+
+  #destByKey(key: string): Dest | undefined {
+    const d = this.#director;
+    if (!d) return undefined;
+    const [svcId, destId] = key.split('#');
+    for (const s of d.services()) if (s.id === svcId) return s.destIndex.get(destId);
+    return undefined;
+  }
+
+  #count(reason: string): void {
+    this.#drops[reason] = (this.#drops[reason] ?? 0) + 1;
+  }
+
+  /** Backend id -> (service, dest) key, for the conntrack view. */
+  backendKeys(): Map<number, string> {
+    const m = new Map<number, string>();
+    for (const [k, id] of this.#ids.backends.entries()) m.set(id, k);
+    return m;
+  }
+
+  closeDest(_dest: Dest): void {
+    // Conntrack keeps forwarding a NAT connection to its dest whatever the table says; a DR flow
+    // keeps its flow-map entry. Closing at once would mean deleting those entries: not done yet.
+  }
+
+  async stop(_graceMs: number): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#syncing;
+    if (this.#viewTimer) clearInterval(this.#viewTimer);
+    this.#viewTimer = null;
+    if (this.#queue) {
+      await this.#queue.close();
+      this.#queue = null;
+    }
+    if (!this.#flushOnStop) {
+      this.#log('info', `nft data plane stopped; table ip ${this.#table} left loaded (flush on stop is off)`);
+      return;
+    }
+    await this.#cmd.nft(teardown(this.#table));
+    for (const args of drCommands(this.#dr, EMPTY_DR_PLAN)) await this.#cmd.ip(args);
+    this.#dr = EMPTY_DR_PLAN;
+    if (this.#queueRules !== null) await this.#removeQueueRules();
+    this.#prev = null;
+  }
+
+  stats(): DataPlaneStats {
+    const q = this.#queue?.stats();
+    const drops: Record<string, number> = { ...this.#drops };
+    if (q) for (const [k, v] of Object.entries(q)) drops[k] = (drops[k] ?? 0) + v;
+    return { drops, openConnections: this.#view?.openConnections ?? 0 };
+  }
+}

@@ -1,0 +1,309 @@
+// The model -> one nftables ruleset, purely. The ruleset lives in the plane's own table (family ip,
+// default name "keepvs") and never names another table. Two texts come out of one Ruleset:
+// - rulesetText(): the whole table as `nft list table` would show it (golden files, `nft -c`);
+// - transaction(prev, next): the flat command list apply.ts loads with one `nft -f` — one atomic
+//   kernel transaction that updates the table in place. Declarations are `add` (a no-op for an
+//   object that exists), every chain and every static map is flushed and refilled, and objects
+//   that the new model no longer has are deleted last. Dynamic maps (persistence templates, DR
+//   flows) are never flushed, so live clients and flows survive every change and every reload.
+//
+// Packet path (proven on this kernel: shared/reference/kernel-dataplane.md):
+//   prerouting raw  (-300) dr_pre     DR services: notrack, per-flow map, schedule the first packet
+//   prerouting -160        classify   NAT services (VIP:port and port zero): schedule new conns
+//   prerouting mangle(-150)           iptables' mangle table: user fwmarks, keepvs's NFQUEUE rule
+//   prerouting -145        classify_fwm  fwmark services (their mark is set by now)
+//   prerouting -140        settle     queue verdicts: ct mark / DR flow; queue bypassed: fallback
+//   prerouting dstnat(-100) nat_pre   DNAT to `ct mark map @dnat_*`
+//   postrouting srcnat(100) nat_post  FULLNAT: masquerade (or SNAT to a pool) for fullnat marks
+//   input 0                guard      a packet for a service that was not forwarded is dropped,
+//                                     never handed to the director's own sockets
+import type { NftBackend, NftModel, NftService } from './model.ts';
+import { BACKEND_TAG, QUEUE_TAG, MARK_ID_MASK, hex } from './marks.ts';
+
+export interface NftObject {
+  readonly kind: 'map' | 'set' | 'chain' | 'counter';
+  readonly name: string;
+  /** Declaration inside braces, without elements (maps/sets) or rules (chains). */
+  readonly decl: string;
+  /** Map/set elements or chain rules. */
+  readonly body: readonly string[];
+  /** Dynamic maps keep their elements across applies. */
+  readonly dynamic: boolean;
+}
+
+export interface Ruleset {
+  readonly table: string;
+  readonly objects: readonly NftObject[];
+}
+
+const PROTO_MATCH: Readonly<Record<string, string>> = { tcp: 'tcp', udp: 'udp', sctp: 'sctp' };
+
+function map(name: string, decl: string, body: string[], dynamic = false): NftObject {
+  return { kind: 'map', name, decl, body, dynamic };
+}
+function set(name: string, decl: string, body: string[]): NftObject {
+  return { kind: 'set', name, decl, body, dynamic: false };
+}
+function chain(name: string, decl: string, body: string[]): NftObject {
+  return { kind: 'chain', name, decl, body, dynamic: false };
+}
+
+const SCHED_MAP_TYPE = 'typeof numgen inc mod 1 : meta mark;';
+const TAG_MASK = '0xff000000';
+
+/** The expression that picks a slot of the service's table. */
+function slotExpr(s: NftService): string {
+  const k = s.sched;
+  switch (k.kind) {
+    case 'numgen': return `numgen inc mod ${k.modulus}`;
+    case 'hash-src': return `jhash ip saddr mod ${k.modulus} seed 0x6b7673`;
+    case 'hash-dst': return `jhash ip daddr mod ${k.modulus} seed 0x6b7673`;
+  }
+}
+
+/** The persistence key: the client network (ip_vs_sched_persist masks the client address). */
+function persistKey(s: NftService): string {
+  const p = s.persistence!;
+  return p.netmask === '255.255.255.255' ? 'ip saddr' : `ip saddr & ${p.netmask}`;
+}
+
+function l4(s: NftService): string {
+  return s.match.kind === 'addr' ? PROTO_MATCH[s.match.protocol] : 'th';
+}
+
+/** DR flow key: the client's address and port (the VIP and service port are the service's). */
+function flowKey(s: NftService): string {
+  return `ip saddr . ${l4(s)} sport`;
+}
+
+/**
+ * The rules that choose a backend mark for a new connection in the kernel: persistence first,
+ * then the slot table; no dest => drop (IPVS: "no destination available"), counted.
+ */
+function scheduleRules(s: NftService, withPersistence: boolean): string[] {
+  const r: string[] = ['meta mark set 0'];
+  const persist = withPersistence && s.persistence !== null;
+  if (persist) {
+    r.push(`meta mark set ${persistKey(s)} map @persist_${s.name}`);
+    // A template whose dest was deleted is void (ip_vs_check_template): schedule again.
+    r.push(`meta mark != 0 meta mark != @avail_${s.name} meta mark set 0`);
+  }
+  if (s.sched.slots.length > 0) r.push(`meta mark 0 meta mark set ${slotExpr(s)} map @sched_${s.name}`);
+  r.push('meta mark 0 counter name "no_dest" drop');
+  if (persist) r.push(`update @persist_${s.name} { ${persistKey(s)} timeout ${s.persistence!.timeoutS}s : meta mark }`);
+  return r;
+}
+
+function natServiceChain(s: NftService): string[] {
+  if (s.path === 'queue') return [`meta mark set ${hex(s.queueMark)} accept`];
+  return [...scheduleRules(s, true), 'ct mark set meta mark accept'];
+}
+
+function natFallbackChain(s: NftService, m: NftModel): string[] {
+  if (m.queueFailure === 'drop') return ['counter name "queue_fail" drop'];
+  return ['counter name "queue_fallback"', ...scheduleRules(s, false), 'ct mark set meta mark accept'];
+}
+
+function drServiceChain(s: NftService, m: NftModel): string[] {
+  const key = flowKey(s);
+  const r = ['notrack', 'meta mark set 0', `meta mark set ${key} map @flows_${s.name}`];
+  const known = `meta mark ${hex(BACKEND_TAG)}/8`;
+  r.push(`${known} update @flows_${s.name} { ${key} timeout ${m.drFlowTimeoutS}s : meta mark } accept`);
+  // Only a connection's first packet is scheduled (TCP: a SYN without ACK); any other packet of
+  // an unknown flow falls through to the input guard and is dropped there.
+  const first = s.match.kind === 'addr' && s.match.protocol === 'tcp' ? 'tcp flags & (syn | ack) == syn ' : '';
+  if (s.path === 'queue') {
+    r.push(`${first}meta mark set ${hex(s.queueMark)} accept`);
+    return r;
+  }
+  r.push(`${first}goto new_${s.name}`);
+  return r;
+}
+
+function drNewChain(s: NftService, m: NftModel, withPersistence: boolean): string[] {
+  return [...scheduleRules(s, withPersistence), `update @flows_${s.name} { ${flowKey(s)} timeout ${m.drFlowTimeoutS}s : meta mark } accept`];
+}
+
+function drSettleChain(s: NftService, m: NftModel): string[] {
+  return [`update @flows_${s.name} { ${flowKey(s)} timeout ${m.drFlowTimeoutS}s : meta mark } accept`];
+}
+
+function drFallbackChain(s: NftService, m: NftModel): string[] {
+  if (m.queueFailure === 'drop') return ['counter name "queue_fail" drop'];
+  return ['counter name "queue_fallback"', ...drNewChain(s, m, false)];
+}
+
+function addrKey(s: NftService): string | null {
+  if (s.match.kind !== 'addr') return null;
+  return s.match.port === 0 ? `${s.match.vip} . ${s.match.protocol}` : `${s.match.vip} . ${s.match.protocol} . ${s.match.port}`;
+}
+
+/** The ruleset for a model. Pure: the same model gives the same ruleset, byte for byte. */
+export function render(m: NftModel): Ruleset {
+  const nat = m.services.filter((s) => s.mode === 'nat');
+  const dr = m.services.filter((s) => s.mode === 'dr');
+  const queued = m.services.filter((s) => s.path === 'queue');
+  const objects: NftObject[] = [];
+
+  // Counters the plane reads back as drop reasons.
+  for (const c of ['no_dest', 'guard', 'queue_fallback', 'queue_fail']) {
+    objects.push({ kind: 'counter', name: c, decl: '', body: [], dynamic: false });
+  }
+
+  // Backends: mark -> where to DNAT. Port 0 keeps the client's destination port.
+  const natBackends: NftBackend[] = nat.flatMap((s) => s.backends);
+  objects.push(map('dnat_ap', 'type mark : ipv4_addr . inet_service;',
+    natBackends.filter((b) => b.port !== 0).map((b) => `${hex(b.mark)} : ${b.addr} . ${b.port}`)));
+  objects.push(map('dnat_a', 'type mark : ipv4_addr;',
+    natBackends.filter((b) => b.port === 0).map((b) => `${hex(b.mark)} : ${b.addr}`)));
+  objects.push(set('fullnat', 'type mark;', natBackends.filter((b) => b.fwd === 'fullnat').map((b) => hex(b.mark))));
+
+  // Dispatch: which service a new connection belongs to (ip_vs_service_find's order: fwmark,
+  // then VIP:port, then the VIP's port-zero service).
+  const vm = (list: NftService[], pred: (s: NftService) => boolean, key: (s: NftService) => string, target: (s: NftService) => string) =>
+    list.filter(pred).map((s) => `${key(s)} : goto ${target(s)}`);
+  const isAddr = (s: NftService) => s.match.kind === 'addr' && s.match.port !== 0;
+  const isPcc = (s: NftService) => s.match.kind === 'addr' && s.match.port === 0;
+  const isFwm = (s: NftService) => s.match.kind === 'fwmark';
+  const fwmKey = (s: NftService) => (s.match.kind === 'fwmark' ? hex(s.match.fwmark) : '');
+  objects.push(map('svc_addr', 'type ipv4_addr . inet_proto . inet_service : verdict;', vm(nat, isAddr, (s) => addrKey(s)!, (s) => s.name)));
+  objects.push(map('svc_pcc', 'type ipv4_addr . inet_proto : verdict;', vm(nat, isPcc, (s) => addrKey(s)!, (s) => s.name)));
+  objects.push(map('svc_fwm', 'type mark : verdict;',
+    vm(nat, isFwm, fwmKey, (s) => (s.path === 'queue' ? `fb_${s.name}` : s.name))));
+  objects.push(map('dr_addr', 'type ipv4_addr . inet_proto . inet_service : verdict;', vm(dr, isAddr, (s) => addrKey(s)!, (s) => s.name)));
+  objects.push(map('dr_pcc', 'type ipv4_addr . inet_proto : verdict;', vm(dr, isPcc, (s) => addrKey(s)!, (s) => s.name)));
+  const drQueued = dr.filter((s) => s.path === 'queue');
+  objects.push(map('dr_settle', 'type ipv4_addr . inet_proto . inet_service : verdict;',
+    vm(drQueued, isAddr, (s) => addrKey(s)!, (s) => `settle_${s.name}`)));
+  objects.push(map('dr_settle_pcc', 'type ipv4_addr . inet_proto : verdict;',
+    vm(drQueued, isPcc, (s) => addrKey(s)!, (s) => `settle_${s.name}`)));
+  objects.push(map('fallback', 'type mark : verdict;',
+    queued.filter((s) => !isFwm(s)).map((s) => `${hex(s.index)} : goto fb_${s.name}`)));
+  // The guard: every VIP:port (and VIP of a port-zero service) the plane forwards.
+  objects.push(set('guard_addr', 'type ipv4_addr . inet_proto . inet_service;', m.services.filter(isAddr).map((s) => addrKey(s)!)));
+  objects.push(set('guard_pcc', 'type ipv4_addr . inet_proto;', m.services.filter(isPcc).map((s) => addrKey(s)!)));
+
+  // Per service: scheduler table, persistence, DR flows.
+  for (const s of m.services) {
+    objects.push(map(`sched_${s.name}`, SCHED_MAP_TYPE, s.sched.slots.map(([slot, mark]) => `${slot} : ${hex(mark)}`)));
+    if (s.persistence) {
+      objects.push(map(`persist_${s.name}`, 'type ipv4_addr : mark; flags dynamic,timeout;', [], true));
+      objects.push(set(`avail_${s.name}`, 'type mark;', s.backends.map((b) => hex(b.mark))));
+    }
+    if (s.mode === 'dr') {
+      objects.push(map(`flows_${s.name}`, `typeof ${flowKey(s)} : meta mark; flags dynamic,timeout;`, [], true));
+    }
+  }
+
+  const hook = (h: string, prio: string, type = 'filter') => `type ${type} hook ${h} priority ${prio}; policy accept;`;
+  objects.push(chain('dr_pre', hook('prerouting', 'raw'), [
+    'ip daddr . meta l4proto . th dport vmap @dr_addr',
+    'ip daddr . meta l4proto vmap @dr_pcc',
+  ]));
+  objects.push(chain('classify', hook('prerouting', '-160'), [
+    'ct state new ip daddr . meta l4proto . th dport vmap @svc_addr',
+    'ct state new ip daddr . meta l4proto vmap @svc_pcc',
+  ]));
+  objects.push(chain('classify_fwm', hook('prerouting', '-145'), ['ct state new meta mark vmap @svc_fwm']));
+  objects.push(chain('settle', hook('prerouting', '-140'), [
+    // A packet still tagged "to the queue": the consumer never answered (none bound, queue full).
+    `meta mark ${hex(QUEUE_TAG)}/8 meta mark & ${hex(MARK_ID_MASK)} vmap @fallback`,
+    `ct state new meta mark ${hex(BACKEND_TAG)}/8 ct mark set meta mark accept`,
+    `ct state untracked meta mark ${hex(BACKEND_TAG)}/8 ip daddr . meta l4proto . th dport vmap @dr_settle`,
+    `ct state untracked meta mark ${hex(BACKEND_TAG)}/8 ip daddr . meta l4proto vmap @dr_settle_pcc`,
+  ]));
+  objects.push(chain('nat_pre', hook('prerouting', 'dstnat', 'nat'), [
+    'meta l4proto { tcp, udp, sctp } dnat ip to ct mark map @dnat_ap',
+    'dnat ip to ct mark map @dnat_a',
+  ]));
+  objects.push(chain('nat_post', hook('postrouting', 'srcnat', 'nat'), [
+    m.fullnatSource === null ? 'ct mark @fullnat masquerade' : `ct mark @fullnat snat ip to ${m.fullnatSource}`,
+  ]));
+  objects.push(chain('guard', hook('input', '0'), [
+    'ip daddr . meta l4proto . th dport @guard_addr counter name "guard" drop',
+    'ip daddr . meta l4proto @guard_pcc counter name "guard" drop',
+  ]));
+  for (const s of nat) {
+    objects.push(chain(s.name, '', natServiceChain(s)));
+    if (s.path === 'queue') objects.push(chain(`fb_${s.name}`, '', natFallbackChain(s, m)));
+  }
+  for (const s of dr) {
+    objects.push(chain(s.name, '', drServiceChain(s, m)));
+    if (s.path === 'kernel') objects.push(chain(`new_${s.name}`, '', drNewChain(s, m, true)));
+    else {
+      objects.push(chain(`settle_${s.name}`, '', drSettleChain(s, m)));
+      objects.push(chain(`fb_${s.name}`, '', drFallbackChain(s, m)));
+    }
+  }
+  void TAG_MASK;
+  return { table: m.table, objects };
+}
+
+function objectText(o: NftObject, indent: string): string {
+  const head = `${indent}${o.kind} ${o.name} {`;
+  if (o.kind === 'counter') return `${head}\n${indent}}`;
+  const lines: string[] = [head];
+  if (o.decl) lines.push(`${indent}\t${o.decl}`);
+  if (o.kind === 'chain') {
+    for (const r of o.body) lines.push(`${indent}\t${r}`);
+  } else if (o.body.length > 0) {
+    lines.push(`${indent}\telements = { ${o.body.join(`,\n${indent}\t             `)} }`);
+  }
+  lines.push(`${indent}}`);
+  return lines.join('\n');
+}
+
+/** The whole table, declaratively (what the golden files hold; `nft -c -f` accepts it). */
+export function rulesetText(r: Ruleset): string {
+  const parts = r.objects.map((o) => objectText(o, '\t'));
+  return `table ip ${r.table} {\n${parts.join('\n\n')}\n}\n`;
+}
+
+// Chains are added before maps whose verdict elements jump to them, and regular chains before
+// the base chains whose rules refer to them; sets and maps before the rules that read them.
+const ORDER: Readonly<Record<NftObject['kind'], number>> = { counter: 0, set: 1, map: 1, chain: 2 };
+
+function declCmd(t: string, o: NftObject): string {
+  if (o.kind === 'counter') return `add counter ip ${t} ${o.name}`;
+  return o.decl ? `add ${o.kind} ip ${t} ${o.name} { ${o.decl} }` : `add ${o.kind} ip ${t} ${o.name}`;
+}
+
+/**
+ * One atomic transaction from `prev` (what is loaded, or null when unknown: the table is then
+ * deleted first — start-up after a crash) to `next`.
+ */
+export function transaction(prev: Ruleset | null, next: Ruleset): string {
+  const t = next.table;
+  const out: string[] = [];
+  if (prev === null) {
+    // `add table` + `delete table` never fails, whether or not a previous run left one behind.
+    out.push(`add table ip ${t}`, `delete table ip ${t}`);
+  }
+  out.push(`add table ip ${t}`);
+  const sorted = [...next.objects].sort((a, b) => ORDER[a.kind] - ORDER[b.kind]);
+  // Regular chains first: verdict-map elements refer to them.
+  const chains = sorted.filter((o) => o.kind === 'chain');
+  const regular = chains.filter((o) => o.decl === '');
+  const base = chains.filter((o) => o.decl !== '');
+  for (const o of [...regular, ...sorted.filter((o) => o.kind !== 'chain'), ...base]) out.push(declCmd(t, o));
+  // Empty every chain first (stale ones too), so nothing still refers to what goes away.
+  const stale = prev === null ? [] : prev.objects.filter((p) => !next.objects.some((o) => o.kind === p.kind && o.name === p.name));
+  for (const o of [...chains, ...stale.filter((o) => o.kind === 'chain')]) out.push(`flush chain ip ${t} ${o.name}`);
+  for (const o of sorted) {
+    if ((o.kind === 'map' || o.kind === 'set') && !o.dynamic) {
+      out.push(`flush ${o.kind} ip ${t} ${o.name}`);
+      if (o.body.length > 0) out.push(`add element ip ${t} ${o.name} { ${o.body.join(', ')} }`);
+    }
+  }
+  for (const o of stale) if (o.kind === 'map' || o.kind === 'set') out.push(`flush ${o.kind} ip ${t} ${o.name}`);
+  for (const o of [...regular, ...base]) for (const r of o.body) out.push(`add rule ip ${t} ${o.name} ${r}`);
+  // Stale objects go last: chains (now empty and unreferenced), then maps and sets.
+  for (const o of stale.filter((o) => o.kind === 'chain')) out.push(`delete chain ip ${t} ${o.name}`);
+  for (const o of stale.filter((o) => o.kind !== 'chain')) out.push(`delete ${o.kind} ip ${t} ${o.name}`);
+  return `${out.join('\n')}\n`;
+}
+
+/** Removes everything the plane loaded (stop with flush, or the start-up cleanup). */
+export function teardown(table: string): string {
+  return `add table ip ${table}\ndelete table ip ${table}\n`;
+}

@@ -1,0 +1,407 @@
+// The fast TCP engine: libuv TCP handles driven directly, without net.Socket and streams.
+//
+// Why: with connection churn a node:net proxy spends about as much CPU in JavaScript (Socket and
+// Duplex construction, Writable end/final/destroy bookkeeping, event emission, nextTicks) as the
+// kernel spends on the connection itself; measured on loopback with Connection: close, ~140 µs of
+// CPU per proxied connection against ~95 µs with handles driven directly (HAProxy: ~78 µs).
+// What it uses: the `tcp_wrap` and `stream_wrap` bindings through process.binding() (documented as
+// deprecated, DEP0111, but kept for compatibility and unchanged for years): TCP (accept, connect,
+// readStart/readStop, a user read buffer, writeBuffer, shutdown, close, reset), TCPConnectWrap,
+// WriteWrap, ShutdownWrap and streamBaseState (bytes read, whether a write went asynchronous).
+// If any of it is missing, tcpHandlesAvailable() says so and the plane uses tcp.ts instead.
+//
+// Per connection: two handles, two read buffers from the pool (libuv reads straight into them), no
+// closures. A read is written to the other side at once from the same buffer: if the kernel takes
+// it whole (the usual case) nothing is retained; if not, libuv keeps the rest queued, reading from
+// that side stops until the write completes (so the buffer is not overwritten), and the one shared
+// WriteWrap stays with libuv (a new one takes its place: a request object cannot be reused once
+// libuv holds it). An EOF from one side becomes shutdown(SHUT_WR) on the other once its queued
+// writes are out; a side is closed once its FIN has been read and ours has gone to it (when it had
+// already ended and nothing is queued for it, close() alone sends our FIN).
+import { constants as osConstants } from 'node:os';
+import type { Addr } from '../../core/addr.ts';
+import type { Flow } from '../../core/director.ts';
+import type { PlaneContext } from './plane-context.ts';
+import { type Admission, TcpSession, admitTcp, isPeerReset } from './tcp-session.ts';
+import type { RawTcpHandle } from './tcp.ts';
+
+const kSession: unique symbol = Symbol('keepvs.tcpSession');
+
+interface TcpHandle {
+  readStart(): number;
+  readStop(): number;
+  useUserBuffer(b: Uint8Array): void;
+  writeBuffer(req: WriteReq, b: Uint8Array): number;
+  shutdown(req: ShutdownReq): number;
+  close(cb?: (this: TcpHandle) => void): void;
+  reset(cb?: (this: TcpHandle) => void): number;
+  setNoDelay(on: boolean): number;
+  getpeername(out: { address?: string; port?: number; family?: string }): number;
+  connect(req: ConnectReq, ip: string, port: number): number;
+  connect6(req: ConnectReq, ip: string, port: number): number;
+  onread: ((this: TcpHandle) => void) | undefined;
+  [kSession]?: HandleSession;
+}
+
+interface WriteReq {
+  oncomplete: (this: WriteReq, status: number) => void;
+  session?: HandleSession;
+  /** Which handle the write went to. */
+  toServer?: boolean;
+  /** Keeps the written bytes reachable while libuv holds them. */
+  buffer?: Uint8Array;
+}
+
+interface ShutdownReq {
+  oncomplete: (this: ShutdownReq, status: number) => void;
+  session?: HandleSession;
+  toServer?: boolean;
+}
+
+interface ConnectReq {
+  oncomplete: (this: ConnectReq, status: number) => void;
+  session?: HandleSession;
+  address?: string;
+  port?: number;
+}
+
+interface Bindings {
+  readonly TCP: new (type: number) => TcpHandle;
+  readonly TCPConnectWrap: new () => ConnectReq;
+  readonly WriteWrap: new () => WriteReq;
+  readonly ShutdownWrap: new () => ShutdownReq;
+  readonly SOCKET: number;
+  readonly state: Int32Array;
+  readonly kReadBytesOrError: number;
+  readonly kLastWriteWasAsync: number;
+}
+
+function loadBindings(): Bindings | null {
+  try {
+    const binding = (process as unknown as { binding?: (name: string) => Record<string, unknown> }).binding;
+    if (typeof binding !== 'function') return null;
+    const tcp = binding.call(process, 'tcp_wrap');
+    const sw = binding.call(process, 'stream_wrap');
+    const consts = tcp.constants as Record<string, number> | undefined;
+    const state = sw.streamBaseState;
+    if (typeof tcp.TCP !== 'function' || typeof tcp.TCPConnectWrap !== 'function' || typeof sw.WriteWrap !== 'function'
+      || typeof sw.ShutdownWrap !== 'function' || !(state instanceof Int32Array) || typeof consts?.SOCKET !== 'number'
+      || typeof sw.kReadBytesOrError !== 'number' || typeof sw.kLastWriteWasAsync !== 'number') return null;
+    const TCP = tcp.TCP as Bindings['TCP'];
+    const proto = TCP.prototype as unknown as Record<string, unknown>;
+    for (const m of ['readStart', 'readStop', 'useUserBuffer', 'writeBuffer', 'shutdown', 'close', 'reset', 'setNoDelay', 'getpeername', 'connect', 'connect6']) {
+      if (typeof proto[m] !== 'function') return null;
+    }
+    return {
+      TCP, TCPConnectWrap: tcp.TCPConnectWrap as Bindings['TCPConnectWrap'],
+      WriteWrap: sw.WriteWrap as Bindings['WriteWrap'], ShutdownWrap: sw.ShutdownWrap as Bindings['ShutdownWrap'],
+      SOCKET: consts.SOCKET, state, kReadBytesOrError: sw.kReadBytesOrError as number,
+      kLastWriteWasAsync: sw.kLastWriteWasAsync as number,
+    };
+  } catch {
+    return null;
+  }
+}
+
+const B = loadBindings();
+
+/** Whether this Node exposes what the fast engine needs. */
+export function tcpHandlesAvailable(): boolean {
+  return B !== null;
+}
+
+/** libuv reports errors as negative errno values; UV_EOF is its own. */
+const UV_EOF = -4095;
+const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([name, v]) => [-v, name]));
+
+function errName(status: number): string | undefined {
+  return ERRNO_NAMES.get(status);
+}
+
+/** The WriteWrap used for the next write; replaced whenever libuv keeps one (asynchronous write). */
+let spareWrite: WriteReq | null = null;
+
+function writeReq(): WriteReq {
+  if (spareWrite === null) {
+    spareWrite = new B!.WriteWrap();
+    spareWrite.oncomplete = onWriteDone;
+  }
+  return spareWrite;
+}
+
+const OPEN = 0;
+const CLOSING = 1;
+const CLOSED = 2;
+
+class HandleSession extends TcpSession {
+  readonly c: TcpHandle;
+  readonly s: TcpHandle;
+  readonly cbuf: Buffer;
+  readonly sbuf: Buffer;
+  cState = OPEN;
+  sState = OPEN;
+  /** Our FIN toward that side: 0 not asked, 1 pending, 2 sent. */
+  cShut = 0;
+  sShut = 0;
+  /** Reading from that side is stopped until its last read has been written out. */
+  cStalled = false;
+  sStalled = false;
+  /** Writes libuv still holds for that side. */
+  toClientPending = 0;
+  toServerPending = 0;
+
+  constructor(ctx: PlaneContext, c: TcpHandle, flow: Flow, a: Admission, now: number) {
+    super(ctx, flow, a, now);
+    this.c = c;
+    this.s = new B!.TCP(B!.SOCKET);
+    this.cbuf = ctx.buffers.take();
+    this.sbuf = ctx.buffers.take();
+    c[kSession] = this;
+    this.s[kSession] = this;
+  }
+
+  get finished(): boolean {
+    return this.cState === CLOSED && this.sState === CLOSED;
+  }
+
+  start(): void {
+    const c = this.c;
+    const s = this.s;
+    c.setNoDelay(true);
+    c.onread = onClientRead;
+    c.useUserBuffer(this.cbuf);
+    s.setNoDelay(true);
+    s.onread = onServerRead;
+    s.useUserBuffer(this.sbuf);
+    const req = new B!.TCPConnectWrap();
+    req.oncomplete = onConnect;
+    req.session = this;
+    const ip = this.conn.daddr.text;
+    const port = this.conn.dport;
+    req.address = ip;
+    req.port = port;
+    const err = this.conn.daddr.family === 6 ? s.connect6(req, ip, port) : s.connect(req, ip, port);
+    if (err !== 0) this.connectFailed(errName(err));
+  }
+
+  /** Write n bytes of `buf` (read from the other side) to `to`; stop reading the source if it queues. */
+  forward(to: TcpHandle, toServer: boolean, buf: Buffer, n: number): void {
+    const req = writeReq();
+    const view = n === buf.length ? buf : buf.subarray(0, n);
+    const err = to.writeBuffer(req, view);
+    if (err !== 0) {
+      this.sideFailed(toServer, err);
+      return;
+    }
+    if (B!.state[B!.kLastWriteWasAsync] !== 0) {
+      spareWrite = null;
+      req.session = this;
+      req.toServer = toServer;
+      req.buffer = view;
+      if (toServer) {
+        this.toServerPending++;
+        this.cStalled = true;
+        this.c.readStop();
+      } else {
+        this.toClientPending++;
+        this.sStalled = true;
+        this.s.readStop();
+      }
+    }
+  }
+
+  /**
+   * One side sent its FIN: the other side is owed ours. If that side has ended too and nothing is
+   * queued for it, close() sends the FIN and saves a shutdown(2); otherwise shutdown(SHUT_WR) once
+   * its queued writes are out, and close it when both FINs have passed (settle()).
+   */
+  finTo(toServer: boolean): void {
+    const ended = toServer ? this.serverFin : this.clientFin;
+    const pending = toServer ? this.toServerPending : this.toClientPending;
+    if (ended && pending === 0) {
+      if (toServer) this.sShut = 2;
+      else this.cShut = 2;
+      closeHandle(toServer ? this.s : this.c, this, toServer, false);
+    } else {
+      this.shutdown(toServer);
+    }
+  }
+
+  /** Our FIN toward one side, once what is queued for it is out (uv_shutdown waits for writes). */
+  shutdown(toServer: boolean): void {
+    const h = toServer ? this.s : this.c;
+    if ((toServer ? this.sState : this.cState) !== OPEN) return;
+    const req = new B!.ShutdownWrap();
+    req.oncomplete = onShutdownDone;
+    req.session = this;
+    req.toServer = toServer;
+    if (toServer) this.sShut = 1;
+    else this.cShut = 1;
+    const err = h.shutdown(req);
+    if (err !== 0) this.sideFailed(toServer, err);
+  }
+
+  /** A side failed (read, write or shutdown error): count it, reset both. */
+  sideFailed(server: boolean, status: number): void {
+    if (this.aborted) return;
+    const code = errName(status);
+    if (server) {
+      if (this.connecting) this.connectFailed(code);
+      else this.abort(isPeerReset(code) ? 'rs-reset' : 'rs-error', 'rst', 'output');
+    } else {
+      this.abort(isPeerReset(code) ? 'client-reset' : 'client-error', 'rst', 'input');
+    }
+  }
+
+  /** A side whose FIN we have read and which has ours is done: close it normally. */
+  settle(): void {
+    if (this.clientFin && this.cShut === 2) closeHandle(this.c, this, false, false);
+    if (this.serverFin && this.sShut === 2) closeHandle(this.s, this, true, false);
+  }
+
+  protected resetBoth(): void {
+    closeHandle(this.c, this, false, true);
+    closeHandle(this.s, this, true, true);
+  }
+
+  closed(server: boolean): void {
+    if (server) this.sState = CLOSED;
+    else this.cState = CLOSED;
+    if (this.cState === CLOSED && this.sState === CLOSED) {
+      this.ctx.tcpSessions.delete(this);
+      this.ctx.buffers.give(this.cbuf);
+      this.ctx.buffers.give(this.sbuf);
+    }
+  }
+}
+
+/** Accept a connection on the fast engine (the handle comes from the listener's accept hook). */
+export function acceptTcpHandleFast(ctx: PlaneContext, vaddr: Addr, vport: number, handle: RawTcpHandle): void {
+  const h = handle as unknown as TcpHandle;
+  const peer: { address?: string; port?: number } = {};
+  const caddr = h.getpeername(peer) === 0 && peer.address !== undefined ? ctx.addrOf(peer.address) : null;
+  if (caddr === null || peer.port === undefined) {
+    ctx.drop('client-gone');
+    h.close();
+    return;
+  }
+  const flow: Flow = { protocol: 'tcp', caddr, cport: peer.port, vaddr, vport };
+  const now = ctx.clock();
+  const a = admitTcp(ctx, flow, now);
+  if (typeof a === 'string') {
+    ctx.drop(a);
+    // A reset, the user-space stand-in for the kernel's ICMP port unreachable.
+    if (h.reset() !== 0) h.close();
+    return;
+  }
+  new HandleSession(ctx, h, flow, a, now).start();
+}
+
+function closeHandle(h: TcpHandle, s: HandleSession, server: boolean, reset: boolean): void {
+  if ((server ? s.sState : s.cState) !== OPEN) return;
+  if (server) s.sState = CLOSING;
+  else s.cState = CLOSING;
+  // A reset is refused while our FIN is pending (uv_tcp_close_reset: EINVAL) or while connecting:
+  // close normally then.
+  if (!reset || (server && s.connecting) || (server ? s.sShut : s.cShut) === 1 || h.reset(onClosed) !== 0) h.close(onClosed);
+}
+
+// ---------------------------------------------------------------- libuv callbacks (this = handle or request)
+
+function onConnect(this: ConnectReq, status: number): void {
+  const s = this.session!;
+  if (s.aborted) return;
+  if (status < 0) {
+    s.connectFailed(errName(status));
+    return;
+  }
+  s.connected();
+  if (s.header !== null) {
+    const req = writeReq();
+    const err = s.s.writeBuffer(req, s.header);
+    if (err !== 0) {
+      s.sideFailed(true, err);
+      return;
+    }
+    if (B!.state[B!.kLastWriteWasAsync] !== 0) {
+      spareWrite = null;
+      req.session = s;
+      req.toServer = true;
+      req.buffer = s.header;
+      s.toServerPending++;
+    }
+  }
+  // The client is read only now, so the PROXY header is the first thing the real server gets.
+  s.c.readStart();
+  s.s.readStart();
+}
+
+function onClientRead(this: TcpHandle): void {
+  const s = this[kSession]!;
+  const n = B!.state[B!.kReadBytesOrError];
+  if (n > 0) {
+    s.forward(s.s, true, s.cbuf, n);
+    s.data('input', n);
+  } else if (n === UV_EOF) {
+    s.clientEnded();
+    s.finTo(true);
+    s.settle();
+  } else if (n < 0) {
+    s.sideFailed(false, n);
+  }
+}
+
+function onServerRead(this: TcpHandle): void {
+  const s = this[kSession]!;
+  const n = B!.state[B!.kReadBytesOrError];
+  if (n > 0) {
+    s.forward(s.c, false, s.sbuf, n);
+    s.data('output', n);
+  } else if (n === UV_EOF) {
+    s.serverEnded();
+    s.finTo(false);
+    s.settle();
+  } else if (n < 0) {
+    s.sideFailed(true, n);
+  }
+}
+
+function onWriteDone(this: WriteReq, status: number): void {
+  const s = this.session;
+  if (s === undefined || s.aborted) return;
+  const toServer = this.toServer === true;
+  if (toServer) s.toServerPending--;
+  else s.toClientPending--;
+  if (status < 0) {
+    s.sideFailed(toServer, status);
+    return;
+  }
+  // The source's buffer is free again: read from that side once more.
+  if (toServer) {
+    if (s.cStalled) {
+      s.cStalled = false;
+      if (s.cState === OPEN && !s.clientFin) s.c.readStart();
+    }
+  } else if (s.sStalled) {
+    s.sStalled = false;
+    if (s.sState === OPEN && !s.serverFin) s.s.readStart();
+  }
+}
+
+function onShutdownDone(this: ShutdownReq, status: number): void {
+  const s = this.session!;
+  if (s.aborted) return;
+  const toServer = this.toServer === true;
+  if (status < 0) {
+    s.sideFailed(toServer, status);
+    return;
+  }
+  if (toServer) s.sShut = 2;
+  else s.cShut = 2;
+  s.settle();
+}
+
+function onClosed(this: TcpHandle): void {
+  const s = this[kSession]!;
+  s.closed(this === s.s);
+}
