@@ -5,6 +5,7 @@
 #   bench/l4/quick.sh                 # close + ka + bulk, 3 s x 3 each, everything pinned to CPU 1
 #   WORKLOADS="close" DURATION=5 ROWS="keepvs" bench/l4/quick.sh
 #   NODE_ARGS=--cpu-prof ROWS=keepvs WORKLOADS=close bench/l4/quick.sh   # profile lands in $WORKDIR
+#   ROWS="haproxy keepvs keepvs-sockets" PROXY_CPU=0 LOADGEN_CPU=1 bench/l4/quick.sh   # split layout, both engines
 # Needs wrk, nginx (backends) and haproxy. Only 127.0.0.1 is used; every process it starts is
 # stopped by PID on exit.
 set -uo pipefail
@@ -62,8 +63,7 @@ cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 start_proxy() {
   case $1 in
     haproxy) taskset -c "$PROXY_CPU" haproxy -db -f "$WORKDIR/run/haproxy.cfg" & ;;
-    raw) (cd "$WORKDIR" && exec taskset -c "$PROXY_CPU" "$NODE" $NODE_ARGS ${RAW_PROTO:-/tmp/pp/proto/raw.mjs}) & ;;
-    keepvs) (cd "$WORKDIR" && LB_LISTEN_PORT=$PORT LB_BACKENDS=127.0.0.1:$BE1,127.0.0.1:$BE2 LB_STATS=1 \
+    keepvs|keepvs-sockets) (cd "$WORKDIR" && LB_ENGINE=$([[ $1 == keepvs-sockets ]] && echo sockets || echo handles) LB_LISTEN_PORT=$PORT LB_BACKENDS=127.0.0.1:$BE1,127.0.0.1:$BE2 LB_STATS=1 \
               exec taskset -c "$PROXY_CPU" "$NODE" $NODE_ARGS "$HERE/bench/l4/proxy-plane.ts") & ;;
   esac
   PROXY_PID=$!; PIDS+=($PROXY_PID)

@@ -45,7 +45,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 NODE=$ROOT/node_modules/.bin/node
 [[ -x $NODE ]] || NODE=$(command -v node || true)
 
-LAYOUTS=${LAYOUTS:-split shared}
+LAYOUTS=${LAYOUTS-split shared}
 DURATION=${DURATION:-4}
 REPS=${REPS:-3}
 WARMUP=${WARMUP:-1}
@@ -173,8 +173,8 @@ busy_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat; }
 # CPU used by everything on the machine over one second while this benchmark is idle between rows
 # (its backends idle): other people's load, which makes the numbers noisy. In % of one core.
 background_cpu() {
-  local b0 b1; b0=$(busy_ticks); sleep 1; b1=$(busy_ticks)
-  echo $(( (b1 - b0) * 100 / HZ ))
+  local b0 b1 t0 t1; b0=$(busy_ticks); t0=$(now); sleep 1; b1=$(busy_ticks); t1=$(now)
+  awk -v d=$(( b1 - b0 )) -v a="$t0" -v b="$t1" -v hz="$HZ" 'BEGIN{printf "%.0f", d/hz/(b-a)*100}'
 }
 BG_MAX=0
 now() { date +%s.%N; }
@@ -427,6 +427,11 @@ run_row() {  # layout row
     R[$k,$w,p99]=$(median "${p99s[@]}"); R[$k,$w,err]=$errs
     if [[ -n $proxy_pid ]]; then
       hwm=$(mem_kb VmHWM "${pids[@]}"); ((hwm > R[$k,hwm])) && R[$k,hwm]=$hwm
+      # after the load has stopped: open fds and RSS left behind (leaks show here)
+      sleep 0.5
+      local fds=0 q; for q in "${pids[@]}"; do fds=$(( fds + $(ls "/proc/$q/fd" 2>/dev/null | wc -l) )); done
+      { echo "$layout,$row,$w-after,0,$fds,open-fds,,,,0,,"; echo "$layout,$row,$w-after,0,$(mem_kb VmRSS "${pids[@]}"),rss-kB,,,,0,,"; } >> "$CSV"
+      log "  after $w: $fds open fds, RSS $(( $(mem_kb VmRSS "${pids[@]}") / 1024 )) MiB, peak $(( hwm / 1024 )) MiB"
       alive "$proxy_pid" || log "  WARNING: $row died during $w"
       stop_pid "$proxy_pid"; proxy_pid=""
     fi

@@ -122,6 +122,7 @@ function fmtNs(x: number): string {
 }
 
 function main(): void {
+  const loadBefore = os.loadavg()[0];
   const pkts = packets();
   const rows: Row[] = [];
   for (const sched of SCHEDULER_NAMES) {
@@ -139,6 +140,10 @@ function main(): void {
   lines.push('');
   lines.push(`- Machine: ${cpu}, ${os.availableParallelism()} CPUs (nproc), ${os.platform()} ${os.release()}`);
   lines.push(`- Node ${process.version}`);
+  lines.push(
+    `- 1-minute load average: ${loadBefore.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end ` +
+      '(anything near or above the CPU count means other work skewed these figures)',
+  );
   lines.push(`- Date: ${new Date().toISOString()}`);
   lines.push(
     `- One decision = schedule() + bindConn() of the pick + unbindConn() of the oldest of ~4 live conns per dest; ` +

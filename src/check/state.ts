@@ -36,6 +36,8 @@ export interface MachineConfig {
   readonly fastRecovery?: boolean;
   /** MISC_CHECK: misc_dynamic set. */
   readonly dynamic?: boolean;
+  /** MISC_CHECK: the real server's configured weight (iweight); a dynamic share is relative to it. */
+  readonly baseWeight?: number;
 }
 
 export interface CheckerState {
@@ -164,7 +166,7 @@ function stepMisc(cfg: MachineConfig, s: CheckerState, outcome: Outcome, now: nu
     // misc_dynamic: status 2..255 sets the RS weight to status-2; the checker's share is the
     // difference from the configured weight, which the real server layer adds (cur_weight).
     if (code !== s.lastExitCode) {
-      weight = { curWeight: code ? code - 2 : 0, silent: false, order: 'before' };
+      weight = { curWeight: code ? code - 2 - (cfg.baseWeight ?? 0) : 0, silent: false, order: 'before' };
       next = { ...next, lastExitCode: code };
     }
     if (!s.up || !s.hasRun) ({ s: next, report } = upReport(t, next));
@@ -244,4 +246,32 @@ function stepHttp(cfg: MachineConfig, s: CheckerState, outcome: Outcome, now: nu
   }
   if (cfg.fastRecovery && (!next.hasRun || (!next.up && next.failedUrl === null))) delay = 0;
   return { state: next, report, weight: null, nextAt: now + delay };
+}
+
+/** FILE_CHECK's status value meaning "down" (IPVS_WEIGHT_FAULT). */
+export const FILE_FAULT = -2147483648;
+
+/**
+ * FILE_CHECK (trackers/track_file.c: process_update_checker_track_file_status): the status moved
+ * from `prev` to `next` (each FILE_FAULT or a weight share). Entering fault reports DOWN and then
+ * drops the share silently; leaving fault adds the new share silently and reports UP; otherwise
+ * the share changes through a normal weight update.
+ */
+export function stepFile(s: CheckerState, prev: number, next: number): { state: CheckerState; report: Report | null; weight: WeightChange | null } {
+  if (prev === next) return { state: s, report: null, weight: null };
+  if (next === FILE_FAULT) {
+    return {
+      state: { ...s, up: false, curWeight: 0 },
+      report: { alive: false, wasUp: s.up, hadRun: true },
+      weight: s.curWeight !== 0 ? { curWeight: 0, silent: true, order: 'after' } : null,
+    };
+  }
+  if (prev === FILE_FAULT) {
+    return {
+      state: { ...s, up: true, curWeight: next },
+      report: { alive: true, wasUp: s.up, hadRun: true },
+      weight: next !== 0 ? { curWeight: next, silent: true, order: 'before' } : null,
+    };
+  }
+  return { state: { ...s, curWeight: next }, report: null, weight: { curWeight: next, silent: false, order: 'before' } };
 }

@@ -13,7 +13,12 @@
 //   SECURITY_ERROR (scripts without script security)  -> 6 (..._CONFIG_TEST_SECURITY)
 //   a keyword missing its parameter                    -> 2, at once (lib/parser.c: null_strvec exits
 //                                                         with KEEPALIVED_EXIT_CONFIG)
-// keepvs keeps reading after a missing parameter so it can show every problem, but still exits 2.
+//   an include that include_check (or includem/b/w/a) makes an error
+//                                                      -> 6 once the parent has read the file
+//                                                         (main.c: had_config_file_error ->
+//                                                         KEEPALIVED_EXIT_NO_CONFIG), before any
+//                                                         section is checked
+// keepvs keeps reading after either so it can show every problem, but exits as keepalived would.
 
 export interface SourcePos {
   readonly file: string;
@@ -44,6 +49,7 @@ export const DIAGNOSTIC_CODES = {
   INCLUDE_MISSING: 'an include matched no file, or not every file it names',
   INCLUDE_NOT_FILE: 'an include matched a directory or an executable file',
   UNTERMINATED_QUOTE: 'a quote is not closed on its line',
+  ESCAPED_COMMENT: "a \\# or \\! outside quotes: keepalived's checker and VRRP processes read it as a comment",
   EXTRA_CLOSE_BRACE: "a '}' closes no block",
   MISSING_CLOSE_BRACE: "blocks left open at the end of the configuration",
   MISSING_OPEN_BRACE: "a block keyword is not followed by '{'",
@@ -89,10 +95,13 @@ export interface Diagnostic {
 export class Diagnostics {
   readonly list: Diagnostic[] = [];
   missingParameter = false;
+  /** An include problem counted as FILE_NOT_FOUND (lib/parser.c: config_file_error). */
+  fileError = false;
 
   add(d: Diagnostic): void {
     this.list.push(d);
-    if (d.code === 'MISSING_PARAMETER') this.missingParameter = true;
+    if (d.klass === 'MISSING_PARAMETER') this.missingParameter = true;
+    if (d.klass === 'FILE_NOT_FOUND' && d.keyword === 'include') this.fileError = true;
   }
 
   report(at: SourcePos | null, code: DiagnosticCode, klass: KeepalivedClass, message: string,
@@ -110,9 +119,13 @@ function defaultSeverity(klass: KeepalivedClass, code: DiagnosticCode): Severity
   return 'error';
 }
 
-/** keepalived -t's exit code for a set of diagnostics (see the table at the top of this file). */
-export function configTestExitCode(diags: readonly Diagnostic[], missingParameter: boolean): number {
-  if (missingParameter) return 2;
+/**
+ * keepalived -t's exit code for a set of diagnostics (see the table at the top of this file).
+ * `stop` is how the parent's read ended: a missing parameter (2) or a file error (6) ends it there.
+ */
+export function configTestExitCode(diags: readonly Diagnostic[], stop: 'missing-parameter' | 'file-error' | null): number {
+  if (stop === 'missing-parameter') return 2;
+  if (stop === 'file-error') return 6;
   let worst = 0;
   for (const d of diags) worst = Math.max(worst, KEEPALIVED_CLASSES.indexOf(d.klass));
   const cls = KEEPALIVED_CLASSES[worst];
@@ -128,21 +141,4 @@ export function formatDiagnostic(d: Diagnostic): string {
   const kw = d.keyword ? ` [${d.keyword}]` : '';
   const exp = d.expected ? ` (expected ${d.expected})` : '';
   return `${where}: ${d.severity}: ${d.message}${kw}${exp} {${d.code}}`;
-}
-
-/** Sort by file appearance order then line and column; whole-config findings keep their order, last. */
-export function sortDiagnostics(diags: readonly Diagnostic[], fileOrder: readonly string[]): Diagnostic[] {
-  const idx = (f: string): number => {
-    const i = fileOrder.indexOf(f);
-    return i < 0 ? fileOrder.length : i;
-  };
-  return diags
-    .map((d, i) => ({ d, i }))
-    .sort((a, b) => {
-      const pa = a.d.at;
-      const pb = b.d.at;
-      if (pa === null || pb === null) return pa === pb ? a.i - b.i : pa === null ? 1 : -1;
-      return idx(pa.file) - idx(pb.file) || pa.line - pb.line || a.i - b.i;
-    })
-    .map((x) => x.d);
 }

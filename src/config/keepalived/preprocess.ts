@@ -27,6 +27,13 @@ export interface PreprocessOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** 0 <= random() < 1, for ${_RANDOM}. */
   readonly random: () => number;
+  /**
+   * Read the way keepalived's checker and VRRP processes do: from the parent's copy of the
+   * configuration, which holds each line already decommented once, so the line is decommented a
+   * second time (lib/parser.c: write_conf_copy / read_conf_copy). "\#" or "\!" outside quotes
+   * survives only the first read and starts a comment in the second.
+   */
+  readonly fromCopy?: boolean;
 }
 
 interface Def {
@@ -220,9 +227,18 @@ export class Preprocessor {
         if (this.multilineDef) this.endMultilineDef();
         continue;
       }
-      const d = decomment(makeLine(f.path, lineNo, raw));
+      let d = decomment(makeLine(f.path, lineNo, raw));
       if (d.unterminatedQuote) {
         this.diags.report(posAt(d.line, 0), 'UNTERMINATED_QUOTE', 'GENERAL_ERROR', `Unterminated quote '${d.textBeforeCut}'`, { expected: 'a closing "' });
+      }
+      if (this.opts.fromCopy && d.line.text.length > 0) {
+        const again = decomment(d.line);
+        if (again.line.text !== d.line.text) {
+          this.diags.report(posAt(d.line, 0), 'ESCAPED_COMMENT', 'OK',
+            `keepalived's checker and VRRP processes read this line as '${again.line.text}': an escaped '#' or '!' outside quotes is a comment for them (quote it instead)`,
+            { severity: 'warning' });
+        }
+        d = again;
       }
       if (d.line.text.length === 0) continue;
       return d.line;

@@ -35,6 +35,11 @@ export interface KeywordSpec<C> {
   readonly sub?: KeywordTable<C>;
   /** Runs when the block ends (not when it was skipped). */
   readonly close?: (ctx: C, st: Statement) => void;
+  /**
+   * Read by another of keepalived's processes: this pass skips the keyword and its block silently
+   * (lib/parser.c: a keyword installed with active = false).
+   */
+  readonly inactive?: boolean;
 }
 
 export type KeywordTable<C> = ReadonlyMap<string, KeywordSpec<C>>;
@@ -102,6 +107,11 @@ export class Walker<C> {
       const spec = tbl.get(str);
       if (!spec) {
         this.diags.report(toks[0].at, 'UNKNOWN_KEYWORD', 'UNKNOWN_KEYWORD', `Unknown keyword '${str}'`, { keyword: str });
+        continue;
+      }
+      if (spec.inactive) {
+        this.skip = -1;
+        if (spec.sub) this.run(spec.sub, true, level + 1);
         continue;
       }
       let args = toks.slice(1);

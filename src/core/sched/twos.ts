@@ -20,8 +20,8 @@ function mulHigh32(a: number, b: number): number {
 }
 
 /**
- * drivers/char/random.c: __get_random_u32_below(ceil) for ceil >= 1 — Lemire's multiply-shift,
- * drawing again while the low half of ceil * rand is below 2^32 mod ceil.
+ * drivers/char/random.c: __get_random_u32_below(ceil) — Lemire's multiply-shift, drawing again
+ * while the low half of ceil * rand is below 2^32 mod ceil; ceil 0 returns the draw itself.
  */
 export function randomBelow(ceil: number, random: () => number): number {
   let rand = random() >>> 0;
@@ -43,9 +43,9 @@ const eligible = (d: Dest): boolean => !d.overloaded && d.weight > 0;
 const INT_MAX = 0x7fffffff;
 
 /**
- * ip_vs_twos.c step by step in 32-bit int arithmetic, for weight sums that overflow the kernel's
- * int (only reachable with weights far above ipvsadm's 65535): the figures and the running
- * subtraction wrap there, which a prefix-sum search cannot follow.
+ * ip_vs_twos.c step by step in 32-bit int arithmetic, for eligible weight sums of INT_MAX or more
+ * (32 768 dests at ipvsadm's 65535, or netlink weights up to INT_MAX): the kernel's total, figures
+ * and running subtraction wrap there, which a prefix-sum search cannot follow.
  */
 function twosWalk(list: readonly Dest[], random: () => number): Dest | null {
   let total = 0;
@@ -107,7 +107,7 @@ export const createTwos: SchedulerFactory = (svc) => {
       return {
         dest,
         reason: 'pick',
-        detail: `choices ${r1}/${r2} of ${total + 1}: overhead ${oh1} / weight ${w1} vs overhead ${oh2} / weight ${w2}`,
+        detail: `figures ${r1}, ${r2} below ${total + 1}: overhead ${oh1} / weight ${w1} vs overhead ${oh2} / weight ${w2}`,
       };
     },
     addDest(s, dest) {

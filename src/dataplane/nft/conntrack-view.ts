@@ -24,6 +24,14 @@ export interface ConntrackSource {
   dump(mark: number, mask: number): Promise<ConntrackEntry[]>;
 }
 
+/** DR flow maps to read along with conntrack: (map JSON reader, protocol, VIP, port) per DR service. */
+export interface FlowMapSource {
+  readonly list: () => Promise<string>;
+  readonly protocol: string;
+  readonly vip: string;
+  readonly vport: number;
+}
+
 /**
  * conntrack TCP state -> IPVS TCP state. conntrack's SYN_SENT (client SYN seen) is IPVS's SYN_RECV
  * (ip_vs_proto_tcp.c: the director's INPUT table moves NONE -> SR on a SYN); conntrack's SYN_RECV
@@ -61,13 +69,14 @@ export class ConntrackView {
     this.#keys = keys;
   }
 
-  async refresh(director: Director, now: number): Promise<void> {
+  async refresh(director: Director, now: number, flows: readonly FlowMapSource[] = []): Promise<void> {
     let entries: ConntrackEntry[];
     try {
       entries = await this.#src.dump(BACKEND_TAG, MARK_TAG_MASK);
     } catch {
       return;
     }
+    for (const f of flows) entries.push(...flowMapEntries(await f.list(), f.protocol, f.vip, f.vport));
     this.apply(director, entries, now);
   }
 
@@ -141,4 +150,35 @@ export class ConntrackView {
     else if (c.dest && !inactive && !active) { c.flags |= CONN_F.INACTIVE; connActivity(c.dest, false); }
     c.state = to;
   }
+}
+
+/**
+ * DR connections have no conntrack entry (notrack): the flow map `flows_sN` is their table. Its
+ * `nft -j list map` output becomes conntrack-shaped entries — one ESTABLISHED entry per flow (the
+ * director sees only the client's side, so it cannot tell the TCP state), expiring when the flow
+ * map entry does.
+ */
+export function flowMapEntries(json: string, protocol: string, vip: string, vport: number): ConntrackEntry[] {
+  const out: ConntrackEntry[] = [];
+  let doc: { nftables?: { map?: { elem?: unknown[] } }[] };
+  try {
+    doc = JSON.parse(json) as typeof doc;
+  } catch {
+    return out;
+  }
+  for (const o of doc.nftables ?? []) {
+    for (const e of o.map?.elem ?? []) {
+      if (!Array.isArray(e) || e.length !== 2) continue;
+      const [k, mark] = e as [{ elem?: { val?: { concat?: [string, number] }; expires?: number } }, number];
+      const c = k.elem?.val?.concat;
+      if (!c) continue;
+      const tuple = { src: c[0], dst: vip, sport: Number(c[1]), dport: vport, packets: 0, bytes: 0 };
+      out.push({
+        protocol, timeout: k.elem?.expires ?? 0, state: protocol === 'tcp' ? 'ESTABLISHED' : '',
+        orig: tuple, reply: { src: vip, dst: c[0], sport: vport, dport: Number(c[1]), packets: 0, bytes: 0 },
+        mark: Number(mark) >>> 0, assured: true,
+      });
+    }
+  }
+  return out;
 }

@@ -29,9 +29,21 @@ export interface DrPlan {
 
 export const EMPTY_DR_PLAN: DrPlan = { routes: [], rules: [], moveLocal: false };
 
-export function drPlan(m: NftModel): DrPlan {
+/** A DR backend that was removed while flows may still use it (IPVS keeps forwarding those). */
+export interface LingeringBackend {
+  readonly vip: string;
+  readonly mark: number;
+  readonly addr: string;
+}
+
+export function drPlan(m: NftModel, lingering: readonly LingeringBackend[] = []): DrPlan {
   const routes = new Map<number, DrRoute>();
   const rules = new Map<string, DrRule>();
+  for (const b of lingering) {
+    const table = DR_TABLE_BASE + markId(b.mark);
+    routes.set(table, { table, via: b.addr });
+    rules.set(`${b.vip}|${b.mark}`, { vip: b.vip, mark: b.mark, table });
+  }
   for (const s of m.services) {
     if (s.mode !== 'dr' || s.match.kind !== 'addr') continue;
     for (const b of s.backends) {

@@ -24,9 +24,16 @@ export interface NftEnvOptions {
   readonly exactAll?: boolean;
   readonly queueFailure?: 'fallback' | 'drop';
   readonly queueNum?: number;
+  /** Connection-view refresh period (ms). */
+  readonly viewIntervalMs?: number;
+  /** Do not bind the NFQUEUE consumer (tests of the fail-open/drop behaviour). */
+  readonly noQueue?: boolean;
 }
 
-/** KEEPVS_NFT_TABLE, _FULLNAT_SOURCE, _FLUSH_ON_STOP (0/1), _FIX_SYSCTLS (0/1), _EXACT (all), _QUEUE_FAILURE (fallback|drop), _QUEUE_NUM. */
+/**
+ * KEEPVS_NFT_TABLE, _FULLNAT_SOURCE, _FLUSH_ON_STOP (0/1), _FIX_SYSCTLS (0/1), _EXACT (all),
+ * _QUEUE_FAILURE (fallback|drop), _QUEUE_NUM, _VIEW_MS, _NO_QUEUE (1).
+ */
 export function optionsFromEnv(env: NodeJS.ProcessEnv): NftEnvOptions {
   const bool = (v: string | undefined) => (v === undefined ? undefined : v === '1' || v === 'yes' || v === 'true');
   const qf = env.KEEPVS_NFT_QUEUE_FAILURE;
@@ -38,6 +45,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): NftEnvOptions {
     exactAll: env.KEEPVS_NFT_EXACT === 'all',
     queueFailure: qf === 'drop' || qf === 'fallback' ? qf : undefined,
     queueNum: env.KEEPVS_NFT_QUEUE_NUM ? Number(env.KEEPVS_NFT_QUEUE_NUM) : undefined,
+    viewIntervalMs: env.KEEPVS_NFT_VIEW_MS ? Number(env.KEEPVS_NFT_VIEW_MS) : undefined,
+    noQueue: bool(env.KEEPVS_NFT_NO_QUEUE),
   };
 }
 
@@ -65,8 +74,8 @@ export async function openNftPlane(
   const plane = new NftPlane({
     commands: cmd, clock: opts.clock, log: opts.log, table: opts.table, fullnatSource: opts.fullnatSource ?? null,
     flushOnStop: opts.flushOnStop, exactAll: opts.exactAll, queueFailure: opts.queueFailure, queueNum: opts.queueNum,
-    ipip,
-    openQueue: (n) => openNfQueue({ queueNum: n }),
+    ipip, viewIntervalMs: opts.viewIntervalMs,
+    openQueue: opts.noQueue ? undefined : (n) => openNfQueue({ queueNum: n }),
     conntrack: { dump: dumpConntrack },
   });
   try {

@@ -49,6 +49,8 @@ export interface KernelSched {
 export interface NftService {
   /** Object-name stem, stable for the service's life: s1, s2, … */
   readonly name: string;
+  /** The director's service id (serviceKeyId). */
+  readonly id: string;
   readonly index: number;
   /** ipvsadm's name for it, for comments. */
   readonly title: string;
@@ -86,6 +88,8 @@ export interface ModelOptions {
   readonly drFlowTimeoutS: number;
   /** Services (by id) whose user asked for the core's exact decision. */
   readonly forceQueue: ReadonlySet<string> | 'all';
+  /** Backend keys whose ids must stay allocated although their dest is gone (lingering DR flows). */
+  readonly keepIds?: ReadonlySet<string>;
 }
 
 /** Why a service cannot be scheduled in the kernel, or null when it can. */
@@ -134,10 +138,17 @@ export function wrrCycle(weights: readonly number[]): number[] {
     ws = ws.map((w) => w / g2);
     total = ws.reduce((a, b) => a + b, 0);
   }
-  // The core's scheduler over stand-in dests: the sequence is the kernel's, not an approximation.
+  // The core's scheduler over stand-in dests, built the way a service is: created empty, then the
+  // dests added oldest first (svc.dests is newest first), so the cycle starts where the kernel's
+  // does for a freshly configured service.
   const dests = ws.map((weight, i) => ({ weight, overloaded: false, i }));
-  const svc = { dests } as unknown as Service;
+  const live: typeof dests = [];
+  const svc = { dests: live } as unknown as Service;
   const wrr = createWrr(svc);
+  for (let j = dests.length - 1; j >= 0; j--) {
+    live.unshift(dests[j]);
+    wrr.addDest?.(svc, live[0] as unknown as Dest);
+  }
   const out: number[] = [];
   const ctx = { now: 0, random: () => 0, commit: true };
   for (let k = 0; k < total; k++) {
@@ -207,7 +218,7 @@ export function buildModel(director: Pick<Director, 'services'>, ids: { services
       ? kernelSched(svc, marks)
       : kernelSched({ ...svc, options: { ...svc.options, scheduler: 'rr' }, dests: svc.dests } as Service, marks);
     services.push({
-      name: `s${index}`, index,
+      name: `s${index}`, id: svc.id, index,
       title: k.kind === 'addr' ? `${k.protocol.toUpperCase()} ${k.vip.text}:${k.port}` : `FWM ${k.fwmark}`,
       match, mode: modeOf(svc), path, queueMark: queueMark(index), sched,
       persistence: svc.persistent ? { timeoutS: svc.options.timeout, netmask: addrFromU32(svc.options.netmask).text } : null,
@@ -215,6 +226,7 @@ export function buildModel(director: Pick<Director, 'services'>, ids: { services
     });
   }
   ids.services.retain(liveSvc);
+  for (const k of opts.keepIds ?? []) liveDest.add(k);
   ids.backends.retain(liveDest);
   return {
     table: opts.table, queueNum: opts.queueNum, queueFailure: opts.queueFailure,

@@ -15,14 +15,15 @@ import { endpointText } from '../../core/addr.ts';
 import { type Service, type ServiceKey, type ServiceOptions, serviceKeyText, serviceKeyId } from '../../core/service.ts';
 import type { Capabilities, Check, DataPlane, DataPlaneError, DataPlaneStats } from '../dataplane.ts';
 import type { NetCommands } from '../../sys/nft.ts';
-import { BackendIds } from './marks.ts';
+import { BackendIds, backendMark } from './marks.ts';
 import { buildModel, type NftModel } from './model.ts';
 import { render, transaction, teardown, type Ruleset } from './render.ts';
-import { drPlan, drCommands, drCleanupCommands, EMPTY_DR_PLAN, type DrPlan } from './dr-routes.ts';
+import { drPlan, drCommands, drCleanupCommands, EMPTY_DR_PLAN, type DrPlan, type LingeringBackend } from './dr-routes.ts';
+import { destKey } from './model.ts';
 import { QUEUE_CHAIN, queueRuleArgs, needsQueue } from './queue-rules.ts';
 import { findingText, sysctlFindings } from './preflight.ts';
 import { QueueAnswerer, type QueueSource } from './queue.ts';
-import { ConntrackView, type ConntrackSource } from './conntrack-view.ts';
+import { ConntrackView, type ConntrackSource, type FlowMapSource } from './conntrack-view.ts';
 
 export interface NftPlaneOptions {
   readonly commands: NetCommands;
@@ -101,6 +102,9 @@ export class NftPlane implements DataPlane {
   #started = false;
   readonly #drops: Record<string, number> = {};
   #director: Director | null = null;
+  /** DR backends of the last model, by key: a removed one lingers while its flows may live. */
+  #drBackends = new Map<string, LingeringBackend>();
+  readonly #lingering = new Map<string, LingeringBackend & { until: number }>();
 
   constructor(opts: NftPlaneOptions) {
     this.#cmd = opts.commands;
@@ -235,9 +239,13 @@ export class NftPlane implements DataPlane {
     if (this.#stopped) return;
     if (!this.#started) await this.start();
     this.#director = director;
+    const now = this.#clock();
+    const flowTimeoutS = Math.max(1, director.timeouts.getTimeouts().tcp);
+    for (const [k, l] of this.#lingering) if (l.until <= now) this.#lingering.delete(k);
     const model = buildModel(director, this.#ids, {
+      keepIds: new Set(this.#lingering.keys()),
       table: this.#table, queueNum: this.#queueNum, queueFailure: this.#queueFailure,
-      fullnatSource: this.#fullnatSource, drFlowTimeoutS: Math.max(1, director.timeouts.getTimeouts().tcp),
+      fullnatSource: this.#fullnatSource, drFlowTimeoutS: flowTimeoutS,
       forceQueue: this.#exactAll ? 'all' : this.#forceQueue,
     });
     const next = render(model);
@@ -252,7 +260,24 @@ export class NftPlane implements DataPlane {
     this.#prev = next;
     this.#model = model;
     // DR routing after the table: a new backend's mark has its route before the rule points at it.
-    const plan = drPlan(model);
+    // A removed DR dest keeps its route while its flows may still be alive (up to the flow timeout):
+    // IPVS too keeps forwarding a deleted dest's connections (expire_nodest_conn=0).
+    const drNow = new Map<string, LingeringBackend>();
+    for (const svc of director.services()) {
+      const s = model.services.find((m) => m.id === svc.id && m.mode === 'dr');
+      if (!s || s.match.kind !== 'addr') continue;
+      for (const d of svc.dests) {
+        const k = destKey(svc, d);
+        const id = this.#ids.backends.get(k);
+        if (id !== undefined) drNow.set(k, { vip: s.match.vip, mark: backendMark(id), addr: d.addr.text });
+      }
+    }
+    for (const [k, b] of this.#drBackends) {
+      if (!drNow.has(k) && !this.#lingering.has(k)) this.#lingering.set(k, { ...b, until: now + flowTimeoutS * 1000 });
+    }
+    for (const k of drNow.keys()) this.#lingering.delete(k);
+    this.#drBackends = drNow;
+    const plan = drPlan(model, [...this.#lingering.values()]);
     for (const args of drCommands(this.#dr, plan)) {
       const ir = await this.#cmd.ip(args);
       if (ir.code !== 0) this.#log('warn', `ip ${args.join(' ')}: ${ir.stderr.trim()}`);
@@ -304,9 +329,19 @@ export class NftPlane implements DataPlane {
   /** One refresh of the connection view and the drop counters (public so tests drive it). */
   async refreshView(director: Director = this.#director!): Promise<void> {
     if (!director || this.#stopped) return;
+    const now = this.#clock();
+    if ([...this.#lingering.values()].some((l) => l.until <= now)) await this.sync(director).catch(() => undefined);
     if (this.#view) {
       this.#view.setKeys(this.backendKeys());
-      await this.#view.refresh(director, this.#clock());
+      const flows: FlowMapSource[] = [];
+      for (const s of this.#model?.services ?? []) {
+        if (s.mode !== 'dr' || s.match.kind !== 'addr') continue;
+        flows.push({
+          list: async () => (await this.#cmd.nftArgs(['-j', 'list', 'map', 'ip', this.#table, `flows_${s.name}`])).stdout,
+          protocol: s.match.protocol, vip: s.match.vip, vport: s.match.port,
+        });
+      }
+      await this.#view.refresh(director, this.#clock(), flows);
     }
     const r = await this.#cmd.nftArgs(['-j', 'list', 'counters', 'table', 'ip', this.#table]);
     if (r.code === 0) {

@@ -224,7 +224,9 @@ export function render(m: NftModel): Ruleset {
     'ip daddr . meta l4proto @guard_pcc counter name "guard" drop',
   ]));
   for (const s of nat) {
-    objects.push(chain(s.name, '', natServiceChain(s)));
+    // A queue-path fwmark service is never dispatched to its own chain: the NFQUEUE rule matches its
+    // mark directly, and classify_fwm sends a packet the queue did not answer to its fallback.
+    if (!(s.path === 'queue' && isFwm(s))) objects.push(chain(s.name, '', natServiceChain(s)));
     if (s.path === 'queue') objects.push(chain(`fb_${s.name}`, '', natFallbackChain(s, m)));
   }
   for (const s of dr) {

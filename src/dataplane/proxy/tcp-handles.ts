@@ -149,6 +149,8 @@ class HandleSession extends TcpSession {
   /** Writes libuv still holds for that side. */
   toClientPending = 0;
   toServerPending = 0;
+  /** The connection to the real server was made (its handle has a connected socket). */
+  serverUp = false;
 
   constructor(ctx: PlaneContext, c: TcpHandle, flow: Flow, a: Admission, now: number) {
     super(ctx, flow, a, now);
@@ -301,9 +303,12 @@ function closeHandle(h: TcpHandle, s: HandleSession, server: boolean, reset: boo
   if ((server ? s.sState : s.cState) !== OPEN) return;
   if (server) s.sState = CLOSING;
   else s.cState = CLOSING;
-  // A reset is refused while our FIN is pending (uv_tcp_close_reset: EINVAL) or while connecting:
-  // close normally then.
-  if (!reset || (server && s.connecting) || (server ? s.sShut : s.cShut) === 1 || h.reset(onClosed) !== 0) h.close(onClosed);
+  // uv_tcp_close_reset refuses while our FIN is pending (EINVAL) or without a socket, and node's
+  // TCPWrap::Reset marks the handle closing even then, so a close() after a failed reset would do
+  // nothing and leak the socket: reset only when it cannot fail, close normally otherwise.
+  const canReset = reset && (server ? s.serverUp && s.sShut !== 1 : s.cShut !== 1);
+  if (canReset) h.reset(onClosed);
+  else h.close(onClosed);
 }
 
 // ---------------------------------------------------------------- libuv callbacks (this = handle or request)
@@ -315,6 +320,7 @@ function onConnect(this: ConnectReq, status: number): void {
     s.connectFailed(errName(status));
     return;
   }
+  s.serverUp = true;
   s.connected();
   if (s.header !== null) {
     const req = writeReq();

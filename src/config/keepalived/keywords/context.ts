@@ -242,7 +242,7 @@ export class ParseCtx {
   readonly bfdInstances: (Draft<BfdInstance> & { name: string; at: SourcePos; settings: Map<string, string[]> })[] = [];
   readonly syncGroups: SyncGroupDraft[] = [];
   readonly instances: VrrpDraft[] = [];
-  readonly garpGroups: (Draft<GarpGroup> & { interfaces: string[]; at: SourcePos })[] = [];
+  readonly garpGroups: (Draft<GarpGroup> & { interfaces: string[]; at: SourcePos; aggregation: number })[] = [];
   readonly staticAddrs: IpAddress[] = [];
   readonly staticRoutes: IpRoute[] = [];
   readonly staticRules: IpRule[] = [];

@@ -1,0 +1,258 @@
+// The nft data plane's benchmark, in one run, in the namespace lab (src/sys/netns.ts): plain routed
+// forwarding (the limit), the nft plane with in-kernel scheduling in NAT, FULLNAT and DR, the nft
+// plane's queue path, keepvs's proxy plane, and HAProxy (mode tcp) — throughput (iperf3, 1 and 4
+// streams), new connections per second and p99 connect latency (bench/nft/connrate.ts), CPU; and the
+// queue path's decision rate from a SYN flood (hping3) against the daemon's CPU time.
+// Writes bench/results/nft.md. Needs root, iperf3, haproxy, hping3, nft, iptables-nft, conntrack.
+//   node bench/nft/run.ts [--quick]
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { tmpdir, cpus } from 'node:os';
+import { LAB, exec, inNs, labUnavailable, labUp, type Lab } from '../../src/sys/netns.ts';
+import { NODE, startNftDaemon, type RunningDaemon } from '../../test/dataplane/nft-harness.ts';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const QUICK = process.argv.includes('--quick');
+const IPERF_S = QUICK ? 2 : 4;
+const CONN_MS = QUICK ? 2000 : 4000;
+const CONC = 32;
+const SRCS = Array.from({ length: 16 }, (_, i) => `198.18.0.${20 + i}`).join(',');
+const VIP = LAB.vip;
+
+interface Row {
+  name: string;
+  gbps1: number;
+  gbps4: number;
+  connRate: number;
+  p99Ms: number;
+  connErrors: number;
+  cpuBusy: number;
+  procCpu: number | null;
+}
+
+function cpuTotals(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = line[3] + line[4];
+  const total = line.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/** CPU seconds (user + system) of a process and its threads. */
+function procCpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const parts = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(parts[11]) + Number(parts[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+async function iperf(lab: Lab, target: string, port: number, streams: number): Promise<number> {
+  const r = await inNs(lab.ns.client, ['iperf3', '-c', target, '-p', String(port), '-t', String(IPERF_S), '-P', String(streams), '-J'], { timeoutMs: 60_000 });
+  try {
+    const j = JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } };
+    return j.end.sum_received.bits_per_second / 1e9;
+  } catch {
+    return NaN;
+  }
+}
+
+async function connrate(lab: Lab, target: string, port: number): Promise<{ rate: number; p99Ms: number; errors: number }> {
+  const r = await inNs(lab.ns.client, [NODE, join(ROOT, 'bench', 'nft', 'connrate.ts'), target, String(port), String(CONN_MS), String(CONC), SRCS], { timeoutMs: 120_000 });
+  try {
+    return JSON.parse(r.stdout) as { rate: number; p99Ms: number; errors: number };
+  } catch {
+    return { rate: NaN, p99Ms: NaN, errors: NaN };
+  }
+}
+
+async function flushConntrack(lab: Lab): Promise<void> {
+  await inNs(lab.ns.director, ['conntrack', '-F']);
+  for (const n of lab.ns.rs) await inNs(n, ['conntrack', '-F']);
+}
+
+async function measure(lab: Lab, name: string, target: string, pid: () => number | null): Promise<Row> {
+  await flushConntrack(lab);
+  const c0 = cpuTotals();
+  const p = pid();
+  const pc0 = p ? procCpuSeconds(p) : 0;
+  const t0 = performance.now();
+  const gbps1 = await iperf(lab, target, 5201, 1);
+  const gbps4 = await iperf(lab, target, 5201, 4);
+  await new Promise((r) => setTimeout(r, 1500));
+  await flushConntrack(lab);
+  const cr = await connrate(lab, target, 7000);
+  const wall = (performance.now() - t0) / 1000;
+  const c1 = cpuTotals();
+  const row: Row = {
+    name, gbps1, gbps4, connRate: cr.rate, p99Ms: cr.p99Ms, connErrors: cr.errors,
+    cpuBusy: (c1.busy - c0.busy) / Math.max(1, c1.total - c0.total),
+    procCpu: p ? (procCpuSeconds(p) - pc0) / wall : null,
+  };
+  process.stderr.write(`${JSON.stringify(row)}\n`);
+  return row;
+}
+
+async function daemonPid(lab: Lab, socketHint: string): Promise<number | null> {
+  const r = await exec('sh', ['-c', `ip netns pids ${lab.ns.director} | while read p; do tr '\\0' ' ' < /proc/$p/cmdline | grep -q -- "${socketHint}" && echo $p; done`]);
+  const pids = r.stdout.split(/\s+/).filter(Boolean).map(Number);
+  // The node process (not the ip/sh wrappers): the one whose comm is node.
+  for (const p of pids) {
+    try {
+      if (readFileSync(`/proc/${p}/comm`, 'utf8').trim().startsWith('node')) return p;
+    } catch { /* gone */ }
+  }
+  return pids[0] ?? null;
+}
+
+async function services(k: RunningDaemon, fwd: string, sched = 'rr'): Promise<void> {
+  await k.adm('-A', '-t', `${VIP}:5201`, '-s', 'rr');
+  await k.adm('-a', '-t', `${VIP}:5201`, '-r', `${LAB.rs[0]}:5201`, fwd);
+  await k.adm('-A', '-t', `${VIP}:7000`, '-s', sched);
+  for (const rip of LAB.rs.slice(0, 2)) await k.adm('-a', '-t', `${VIP}:7000`, '-r', `${rip}:7000`, fwd);
+}
+
+/** SYN flood through the queue path: decisions per second and per daemon CPU second. */
+async function queueDecisions(lab: Lab, k: RunningDaemon): Promise<{ perSecond: number; perCpuSecond: number; conntrack: number }> {
+  await flushConntrack(lab);
+  const pid = await daemonPid(lab, k.socket);
+  const pc0 = pid ? procCpuSeconds(pid) : 0;
+  const t0 = performance.now();
+  const secs = QUICK ? 2 : 4;
+  await inNs(lab.ns.client, ['timeout', String(secs), 'hping3', '-S', '-p', '7000', '--flood', '-q', '-a', '198.18.0.30', VIP], { timeoutMs: 30_000 });
+  const wall = (performance.now() - t0) / 1000;
+  await new Promise((r) => setTimeout(r, 500));
+  const cpu = pid ? procCpuSeconds(pid) - pc0 : NaN;
+  const count = await inNs(lab.ns.director, ['conntrack', '-L', '--mark', `${0x6b000000}/${0xff000000}`]);
+  const n = count.stdout.split('\n').filter((l) => l.startsWith('tcp')).length;
+  return { perSecond: Math.round(n / wall), perCpuSecond: Math.round(n / Math.max(cpu, 1e-3)), conntrack: n };
+}
+
+async function main(): Promise<void> {
+  const why = await labUnavailable(['ip', 'nft', 'iptables-nft', 'conntrack', 'iperf3', 'haproxy', 'hping3']);
+  if (why) {
+    process.stderr.write(`bench/nft: skipped: ${why}\n`);
+    process.exit(0);
+  }
+  const lab = await labUp({ prefix: 'kvb', rsCount: 2, node: NODE });
+  const rows: Row[] = [];
+  let queue: Awaited<ReturnType<typeof queueDecisions>> | null = null;
+  try {
+    for (const r of lab.ns.rs) {
+      await inNs(r, ['iperf3', '-s', '-D', '-p', '5201']);
+      await inNs(r, ['sysctl', '-qw', 'net.ipv4.tcp_tw_reuse=1']);
+    }
+    await inNs(lab.ns.director, ['sysctl', '-qw', 'net.netfilter.nf_conntrack_max=1048576']);
+    await new Promise((r) => setTimeout(r, 300));
+
+    // 1. Plain routed forwarding through the director: the limit.
+    rows.push(await measure(lab, 'routed, no LB (the limit)', LAB.rs[0], () => null));
+
+    // 2-4. nft plane, in-kernel rr.
+    for (const [mode, fwd, gw] of [['NAT', '-m', 'dip'], ['FULLNAT', '--fullnat', 'router'], ['DR', '-g', 'router']] as const) {
+      await lab.rsGateway(gw);
+      if (mode === 'DR') await lab.drVip(true);
+      const k = await startNftDaemon(lab);
+      try {
+        await services(k, fwd);
+        const pid = await daemonPid(lab, k.socket);
+        rows.push(await measure(lab, `nft ${mode}, rr in the kernel`, VIP, () => pid));
+      } finally {
+        await k.stop();
+        if (mode === 'DR') await lab.drVip(false);
+        await lab.rsGateway('dip');
+      }
+    }
+
+    // 5. nft plane, queue path (lc): every new connection decided by the core.
+    {
+      const k = await startNftDaemon(lab, { KEEPVS_NFT_VIEW_MS: '5000' });
+      try {
+        await services(k, '-m', 'lc');
+        const pid = await daemonPid(lab, k.socket);
+        rows.push(await measure(lab, 'nft NAT, lc via NFQUEUE', VIP, () => pid));
+        queue = await queueDecisions(lab, k);
+      } finally {
+        await k.stop();
+      }
+    }
+
+    // 6. keepvs proxy plane.
+    {
+      const dir = mkdtempSync(join(tmpdir(), 'keepvs-bench-'));
+      const socket = join(dir, 's.sock');
+      const child = spawn('ip', ['netns', 'exec', lab.ns.director, join(ROOT, 'bin', 'keepvs'), '--dataplane', 'proxy', '-l', '-n', '--control', socket, '-p', join(dir, 'pid')], { stdio: 'ignore' });
+      await new Promise((r) => setTimeout(r, 1500));
+      const adm = (...a: string[]) => exec('sh', ['-c', `KEEPVS_SOCKET=${socket} "$0" "$@"`, join(ROOT, 'bin', 'keepvsadm'), ...a]);
+      await adm('-A', '-t', `${VIP}:5201`, '-s', 'rr');
+      await adm('-a', '-t', `${VIP}:5201`, '-r', `${LAB.rs[0]}:5201`, '-m');
+      await adm('-A', '-t', `${VIP}:7000`, '-s', 'rr');
+      for (const rip of LAB.rs.slice(0, 2)) await adm('-a', '-t', `${VIP}:7000`, '-r', `${rip}:7000`, '-m');
+      const pid = await daemonPid(lab, socket);
+      try {
+        rows.push(await measure(lab, 'keepvs proxy plane', VIP, () => pid));
+      } finally {
+        child.kill('SIGTERM');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+
+    // 7. HAProxy, mode tcp, two threads.
+    {
+      const dir = mkdtempSync(join(tmpdir(), 'haproxy-bench-'));
+      const cfg = join(dir, 'h.cfg');
+      writeFileSync(cfg, [
+        'global', '  maxconn 200000', '  nbthread 2',
+        'defaults', '  mode tcp', '  timeout connect 5s', '  timeout client 30s', '  timeout server 30s',
+        'listen iperf', `  bind ${VIP}:5201`, `  server rs1 ${LAB.rs[0]}:5201`,
+        'listen conns', `  bind ${VIP}:7000`, '  balance roundrobin', `  server rs1 ${LAB.rs[0]}:7000`, `  server rs2 ${LAB.rs[1]}:7000`, '',
+      ].join('\n'));
+      const child = spawn('ip', ['netns', 'exec', lab.ns.director, 'haproxy', '-f', cfg, '-db'], { stdio: 'ignore' });
+      await new Promise((r) => setTimeout(r, 1000));
+      const pid = await daemonPid(lab, cfg);
+      try {
+        rows.push(await measure(lab, 'HAProxy 2.6 (mode tcp, nbthread 2)', VIP, () => pid));
+      } finally {
+        child.kill('SIGTERM');
+      }
+    }
+  } finally {
+    await lab.down();
+  }
+  writeReport(rows, queue);
+}
+
+function writeReport(rows: readonly Row[], queue: { perSecond: number; perCpuSecond: number; conntrack: number } | null): void {
+  const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+  const base = rows[0];
+  const hap = rows.find((r) => r.name.startsWith('HAProxy'));
+  const lines = [
+    '# nft data plane benchmark',
+    '',
+    `Run ${new Date().toISOString()} by \`node bench/nft/run.ts${QUICK ? ' --quick' : ''}\` on ${cpus().length} vCPU (${cpus()[0]?.model ?? '?'}), kernel ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}.`,
+    'Everything — client, director, real servers, load generators — shares these vCPUs, in network namespaces',
+    '(src/sys/netns.ts: veth pairs and two bridges). Throughput: iperf3, client -> VIP:5201 -> RS1. New connections:',
+    `bench/nft/connrate.ts, ${CONC} connects in flight for ${CONN_MS / 1000} s from 16 client addresses to VIP:7000 (two RS that close at once).`,
+    '"CPU busy" is the whole machine during the case; "director CPU" is the user-space process (keepvs or HAProxy) in cores.',
+    '',
+    '| case | iperf3 1 stream Gbit/s | 4 streams Gbit/s | x routed (1/4) | new conn/s | x HAProxy | p99 connect ms | conn errors | CPU busy | director CPU (cores) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.name} | ${f(r.gbps1)} | ${f(r.gbps4)} | ${f(r.gbps1 / base.gbps1)} / ${f(r.gbps4 / base.gbps4)} | ${f(r.connRate, 0)} | ${hap ? f(r.connRate / hap.connRate) : 'n/a'} | ${f(r.p99Ms, 3)} | ${r.connErrors} | ${f(r.cpuBusy * 100, 0)}% | ${r.procCpu === null ? '-' : f(r.procCpu)} |`),
+    '',
+    '## Queue path decision rate (SYN flood)',
+    '',
+    queue
+      ? `hping3 --flood SYNs to an lc service for ${QUICK ? 2 : 4} s: ${queue.conntrack} connections decided by the core and forwarded ` +
+        `(${queue.perSecond} /s wall clock; ${queue.perCpuSecond} decisions per second of keepvs CPU time, i.e. per core). ` +
+        'SYNs beyond the queue\'s capacity overflow and take the fail-open path (in-kernel fallback), counted apart.'
+      : 'not measured',
+    '',
+  ];
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench', 'results', 'nft.md'), `${lines.join('\n')}\n`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+await main();

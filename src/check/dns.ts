@@ -1,0 +1,79 @@
+// DNS_CHECK (keepalived/check/check_dns.c): one UDP query for `name` (default: the root) of `type`
+// (default SOA), recursion desired, random ID, from a connected socket. Replies with another ID or
+// without the QR bit are ignored (the wait goes on); the first matching reply decides: RCODE 0 is
+// success — keepalived does not look at the answer section. An ICMP error on the socket, or no
+// reply within connect_timeout, is failure.
+import dgram from 'node:dgram';
+import { randomInt } from 'node:crypto';
+import type { CheckTarget, DnsCheckSpec } from './spec.ts';
+import { DNS_TYPES, KEEPALIVED_DEFAULTS } from './spec.ts';
+import { type CheckResult, checkResult } from './result.ts';
+import { unsupportedOption } from './connect.ts';
+
+/** dns_make_query: header, QNAME built label by label as keepalived splits on dots, QTYPE, QCLASS IN. */
+export function buildQuery(id: number, name: string, type: number): Buffer {
+  const parts: number[] = [];
+  for (let s = 0; s < name.length; ) {
+    let e = name.indexOf('.', s);
+    if (e < 0) e = name.length;
+    const label = Buffer.from(name.slice(s, e), 'latin1');
+    parts.push(label.length, ...label);
+    s = e < name.length ? e + 1 : e;
+  }
+  if (name !== '.') parts.push(0);
+  const out = Buffer.alloc(12 + parts.length + 4);
+  out.writeUInt16BE(id & 0xffff, 0);
+  out.writeUInt16BE(0x0100, 2); // RD
+  out.writeUInt16BE(1, 4);
+  Buffer.from(parts).copy(out, 12);
+  out.writeUInt16BE(type, 12 + parts.length);
+  out.writeUInt16BE(1, 14 + parts.length);
+  return out;
+}
+
+export type ReplyVerdict = 'ignore' | 'ok' | { rcode: number };
+
+export function judgeReply(id: number, msg: Buffer): ReplyVerdict {
+  if (msg.length < 12) return 'ignore';
+  if (msg.readUInt16BE(0) !== (id & 0xffff)) return 'ignore';
+  const flags = msg.readUInt16BE(2);
+  if (!(flags & 0x8000)) return 'ignore';
+  const rcode = flags & 0xf;
+  return rcode === 0 ? 'ok' : { rcode };
+}
+
+export function check(spec: DnsCheckSpec, target: CheckTarget, signal?: AbortSignal): Promise<CheckResult> {
+  const started = performance.now();
+  const unsupported = unsupportedOption(target, started);
+  if (unsupported) return Promise.resolve(unsupported);
+  const id = randomInt(0, 0x10000);
+  const query = buildQuery(id, spec.name ?? KEEPALIVED_DEFAULTS.dns_name, DNS_TYPES[spec.dns_type ?? 'SOA']);
+  return new Promise((resolve) => {
+    let done = false;
+    const sock = dgram.createSocket(target.family === 6 ? 'udp6' : 'udp4');
+    const finish = (r: CheckResult) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      try { sock.close(); } catch { /* closed */ }
+      resolve(r);
+    };
+    const timer = setTimeout(() => finish(checkResult(false, 'L7TOUT', 'read timeout from socket', started)), target.connectTimeoutMs);
+    const onAbort = () => finish(checkResult(false, 'ABORTED', 'aborted', started));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      const code = e.code ?? 'EIO';
+      finish(checkResult(false, code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' ? 'SOCKERR' : 'L4CON', `socket: ${code}`, started));
+    });
+    sock.on('message', (msg) => {
+      const v = judgeReply(id, msg);
+      if (v === 'ignore') return;
+      if (v === 'ok') finish(checkResult(true, 'L7OK', 'rcode 0', started));
+      else finish(checkResult(false, 'L7STS', `rcode ${v.rcode}`, started));
+    });
+    const go = () => sock.connect(target.port, target.address, () => sock.send(query));
+    if (target.bindto || target.bindPort) sock.bind({ address: target.bindto, port: target.bindPort ?? 0 }, go);
+    else go();
+  });
+}

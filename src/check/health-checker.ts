@@ -1,0 +1,460 @@
+// The health checker: keepalived's checker process for a set of virtual servers, on one event
+// loop. It schedules every checker (staggered by warmup, capped in concurrency), steps each
+// checker's pure state machine (state.ts) with the results, folds them into real server and
+// quorum state (quorum.ts) and publishes what changed as events. It never touches the director:
+// the daemon applies `dest-*` events to it. Notify scripts and the LVS notify FIFO are run here,
+// as keepalived's checker process runs them.
+import { setMaxListeners } from 'node:events';
+import type { CheckResult, CheckCode } from './result.ts';
+import { checkResult } from './result.ts';
+import type {
+  CheckerSpec, NotifyScriptSpec, ResolvedChecker, ResolvedVirtualServer, SpecProblem, VirtualServerSpec,
+} from './spec.ts';
+import { formatVsIdentity, resolveVirtualServer } from './spec.ts';
+import {
+  type CheckerState, type MachineConfig, type Outcome, type Report, type WeightChange,
+  FILE_FAULT, firstCheckAt, initialState, step, stepFile,
+} from './state.ts';
+import { type DirectorEvent, type VsState, applyCheckerReport, applyWeightShare, initVs, rsText, shutdownVs } from './quorum.ts';
+import { initialRs } from './real-server.ts';
+import { fifoBytes, fifoLine, scriptFor, STOPPING_SCRIPT_TIMEOUT_MS } from './notify.ts';
+import { Scheduler, systemClock, type SchedulerClock, DEFAULT_CONCURRENCY } from './scheduler.ts';
+import * as tcp from './tcp.ts';
+import * as http from './http.ts';
+import * as misc from './misc.ts';
+import * as dns from './dns.ts';
+import * as smtp from './smtp.ts';
+import * as udp from './udp.ts';
+import * as ping from './ping.ts';
+import { readTrackFile, trackStatus, watchTrackFile, type TrackFileWatcher } from './file.ts';
+import {
+  type ScriptIdentity, type ScriptRunner, type ScriptCheck, type UserLookup,
+  createScriptRunner, checkScriptSecurity, defaultScriptUser, lookupScriptUser,
+} from '../sys/exec.ts';
+import { type Pinger, createPinger } from '../sys/ping-socket.ts';
+
+/** How one attempt is made; tests and benchmarks replace these. */
+export interface Probes {
+  tcp: typeof tcp.check;
+  http: typeof http.check;
+  misc: typeof misc.check;
+  dns: typeof dns.check;
+  smtp: typeof smtp.check;
+  udp: typeof udp.check;
+  ping: typeof ping.check;
+}
+
+export const defaultProbes: Probes = {
+  tcp: tcp.check, http: http.check, misc: misc.check, dns: dns.check, smtp: smtp.check, udp: udp.check, ping: ping.check,
+};
+
+export interface TrackFiles {
+  read(path: string): number | null;
+  watch(path: string, onChange: () => void): TrackFileWatcher;
+}
+
+export interface HealthCheckerOptions {
+  readonly virtualServers: readonly VirtualServerSpec[];
+  readonly clock?: SchedulerClock;
+  /** Uniform [0, 1); staggers first checks over warmup. */
+  readonly random?: () => number;
+  readonly concurrency?: number;
+  readonly probes?: Partial<Probes>;
+  readonly runner?: ScriptRunner;
+  readonly pinger?: Pinger;
+  readonly files?: TrackFiles;
+  /** global_defs enable_script_security. */
+  readonly scriptSecurity?: boolean;
+  /** global_defs script_user; default keepalived_script, else ourselves. */
+  readonly scriptUser?: { readonly user: string; readonly group?: string };
+  readonly lookupUser?: UserLookup;
+  readonly checkScript?: (argv0: string, identity: ScriptIdentity, scriptSecurity: boolean) => ScriptCheck;
+  /** Writes LVS notify FIFO lines (keepalived's bytes, NUL included). */
+  readonly fifo?: { write(bytes: Uint8Array): void };
+  readonly log?: (message: string) => void;
+}
+
+/** A checker changed state (for logs and metrics; the director events follow separately). */
+export interface CheckerEvent {
+  readonly type: 'checker';
+  readonly vs: string;
+  readonly rs: string;
+  readonly checker: string;
+  readonly up: boolean;
+  readonly result: CheckResult | null;
+}
+
+export type HealthEvent = DirectorEvent | CheckerEvent;
+
+export interface CheckerSnapshot {
+  readonly name: string;
+  readonly type: CheckerSpec['type'];
+  readonly up: boolean;
+  readonly hasRun: boolean;
+  readonly retryIt: number;
+  readonly last: CheckResult | null;
+  readonly nextAt: number | null;
+}
+
+export interface HealthSnapshot {
+  readonly virtualServers: ReadonlyArray<{
+    readonly name: string;
+    readonly quorumUp: boolean;
+    readonly sorry: { readonly address: string; readonly port: number; readonly active: boolean } | null;
+    readonly realServers: ReadonlyArray<{
+      readonly address: string;
+      readonly port: number;
+      readonly alive: boolean;
+      readonly weight: number;
+      readonly effectiveWeight: number;
+      readonly inIpvs: boolean;
+      readonly checkers: readonly CheckerSnapshot[];
+    }>;
+  }>;
+}
+
+interface CheckerRun {
+  readonly id: number;
+  readonly vs: number;
+  readonly rs: number;
+  readonly checker: ResolvedChecker;
+  readonly cfg: MachineConfig;
+  state: CheckerState;
+  last: CheckResult | null;
+  nextAt: number | null;
+  /** The scheduled task, made once (no closure per check). */
+  task: () => Promise<void>;
+  identity?: ScriptIdentity;
+  /** FILE_CHECK: current status (share or FILE_FAULT) and its watcher. */
+  fileStatus?: number;
+  watcher?: TrackFileWatcher;
+}
+
+function familyOf(c: CheckerSpec): MachineConfig['family'] {
+  if (c.type === 'HTTP_GET' || c.type === 'SSL_GET') return 'http';
+  if (c.type === 'MISC_CHECK') return 'misc';
+  return 'simple';
+}
+
+function outcomeOf(r: CheckResult): Outcome | null {
+  if (r.code === 'ABORTED') return null;
+  if (r.code === 'SOCKERR') return { kind: 'skip' };
+  return r.ok ? { kind: 'success', exitCode: r.exitCode } : { kind: 'failure', exitCode: r.exitCode };
+}
+
+export class HealthChecker {
+  readonly problems: SpecProblem[] = [];
+  readonly #opts: HealthCheckerOptions;
+  readonly #clock: SchedulerClock;
+  readonly #random: () => number;
+  readonly #probes: Probes;
+  readonly #scheduler: Scheduler;
+  readonly #resolved: ResolvedVirtualServer[] = [];
+  readonly #vs: VsState[] = [];
+  readonly #runs: CheckerRun[] = [];
+  readonly #listeners = new Set<(ev: HealthEvent) => void>();
+  readonly #codes = new Map<CheckCode, number>();
+  #checks = 0;
+  #runner: ScriptRunner | null = null;
+  #pinger: Pinger | null = null;
+  #scriptIds = new Map<NotifyScriptSpec, ScriptIdentity | null>();
+  #started = false;
+  #stopped = false;
+  /** One signal for every check in flight: stop() aborts them all (an AbortController per check costs more than the check's bookkeeping). */
+  readonly #abort = new AbortController();
+
+  constructor(opts: HealthCheckerOptions) {
+    this.#opts = opts;
+    this.#clock = opts.clock ?? systemClock;
+    this.#random = opts.random ?? Math.random;
+    this.#probes = { ...defaultProbes, ...opts.probes };
+    this.#scheduler = new Scheduler(this.#clock, opts.concurrency ?? DEFAULT_CONCURRENCY);
+    // Every check in flight listens on the one signal; that is by design, not a leak.
+    setMaxListeners(0, this.#abort.signal);
+    for (const spec of opts.virtualServers) {
+      const { vs, problems } = resolveVirtualServer(spec);
+      this.problems.push(...problems);
+      this.#resolved.push(vs);
+    }
+  }
+
+  subscribe(fn: (ev: HealthEvent) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  /** Build the pools, publish the start-up events and schedule every checker. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    const now = this.#clock.now();
+    this.#resolved.forEach((rvs, vi) => {
+      const name = formatVsIdentity(rvs.id);
+      const rsStates = rvs.realServers.map((rs, ri) => {
+        let failed = 0;
+        let effective = rs.weight;
+        for (const c of rs.checkers) {
+          const run = this.#makeRun(vi, ri, c, name, rsText(rs.address, rvs.id.protocol, rs.port));
+          if (!run) continue;
+          if (!run.state.up) failed++;
+          effective += run.state.curWeight;
+        }
+        const r = initialRs(rs.address, rs.port, rs.weight, rs.inhibit, failed);
+        return { ...r, effectiveWeight: effective };
+      });
+      const init = initVs({
+        name, protocol: rvs.id.protocol, quorum: rvs.quorum, hysteresis: rvs.hysteresis, omega: rvs.omega,
+        sorry: rvs.sorry, rs: rsStates,
+      });
+      this.#vs[vi] = init.vs;
+      this.#publish(vi, init.events);
+    });
+    for (const run of this.#runs) {
+      if (run.checker.spec.type === 'FILE_CHECK') continue;
+      this.#schedule(run, firstCheckAt(run.checker.timing, now, this.#random()));
+    }
+  }
+
+  /** Stop checking; with omega, run the down notifies as keepalived does on shutdown. */
+  stop(): void {
+    if (!this.#started || this.#stopped) return;
+    this.#stopped = true;
+    this.#scheduler.stop();
+    this.#abort.abort();
+    for (const run of this.#runs) run.watcher?.close();
+    this.#vs.forEach((vs, vi) => {
+      const s = shutdownVs(vs);
+      this.#vs[vi] = s.vs;
+      this.#publish(vi, s.events);
+    });
+    this.#pinger?.close();
+  }
+
+  snapshot(): HealthSnapshot {
+    return {
+      virtualServers: this.#vs.map((vs, vi) => ({
+        name: vs.name,
+        quorumUp: vs.quorumUp,
+        sorry: vs.sorry ? { address: vs.sorry.address, port: vs.sorry.port, active: vs.sorry.alive } : null,
+        realServers: vs.rs.map((rs, ri) => ({
+          address: rs.address, port: rs.port, alive: rs.alive, weight: rs.weight, effectiveWeight: rs.effectiveWeight, inIpvs: rs.set,
+          checkers: this.#runs.filter((r) => r.vs === vi && r.rs === ri).map((r) => ({
+            name: r.checker.name, type: r.checker.spec.type, up: r.state.up, hasRun: r.state.hasRun, retryIt: r.state.retryIt,
+            last: r.last, nextAt: r.nextAt,
+          })),
+        })),
+      })),
+    };
+  }
+
+  /** Attempts made and their result codes (for metrics: every failure has a named reason). */
+  stats(): { checks: number; byCode: Readonly<Record<string, number>>; scheduler: ReturnType<Scheduler['stats']> } {
+    return { checks: this.#checks, byCode: Object.fromEntries(this.#codes), scheduler: this.#scheduler.stats() };
+  }
+
+  // ---- internals ----------------------------------------------------------------------
+
+  #log(message: string): void {
+    this.#opts.log?.(message);
+  }
+
+  #runnerOnce(): ScriptRunner {
+    return (this.#runner ??= this.#opts.runner ?? createScriptRunner());
+  }
+
+  #pingerOnce(): Pinger {
+    return (this.#pinger ??= this.#opts.pinger ?? createPinger());
+  }
+
+  /** The identity a script runs as, after keepalived's security checks; null: do not run it. */
+  #scriptIdentity(script: NotifyScriptSpec, where: string): ScriptIdentity | null {
+    if (this.#scriptIds.has(script)) return this.#scriptIds.get(script)!;
+    const security = this.#opts.scriptSecurity ?? false;
+    const lookup = this.#opts.lookupUser ?? lookupScriptUser;
+    const user = script.user ?? this.#opts.scriptUser;
+    const identity = user ? lookup(user.user, user.group) : defaultScriptUser(security, lookup);
+    let result: ScriptIdentity | null = identity;
+    if (!identity) {
+      this.problems.push({ code: 'CHECK_BAD_VALUE', message: `script user ${user ? user.user : 'keepalived_script'} does not exist`, where });
+    } else {
+      const verdict = (this.#opts.checkScript ?? checkScriptSecurity)(script.argv[0] ?? '', identity, security);
+      if (verdict.verdict !== 'ok') {
+        this.problems.push({ code: 'CHECK_BAD_VALUE', message: `script ${script.argv[0]}: ${verdict.verdict}: ${verdict.reason}`, where });
+        if (verdict.verdict !== 'insecure') result = null;
+      }
+    }
+    this.#scriptIds.set(script, result);
+    return result;
+  }
+
+  #makeRun(vi: number, ri: number, checker: ResolvedChecker, vsName: string, rsName: string): CheckerRun | null {
+    const spec = checker.spec;
+    const where = `${vsName} ${rsName} ${checker.name}`;
+    let identity: ScriptIdentity | undefined;
+    if (spec.type === 'MISC_CHECK') {
+      // check_misc.c: check_misc_script_security removes insecure/unfound scripts' checkers.
+      const id = this.#scriptIdentity({ argv: spec.misc_path, user: spec.user }, where);
+      if (!id) return null;
+      identity = id;
+    }
+    const cfg: MachineConfig = {
+      family: familyOf(spec),
+      timing: checker.timing,
+      urlCount: spec.type === 'HTTP_GET' || spec.type === 'SSL_GET' ? spec.url.filter((u) => u.path).length : undefined,
+      fastRecovery: spec.type === 'HTTP_GET' || spec.type === 'SSL_GET' ? spec.fast_recovery ?? false : undefined,
+      dynamic: spec.type === 'MISC_CHECK' ? spec.misc_dynamic ?? false : undefined,
+      baseWeight: this.#resolved[vi].realServers[ri].weight,
+    };
+    const run: CheckerRun = {
+      id: this.#runs.length, vs: vi, rs: ri, checker, cfg, state: initialState(checker.timing), last: null, nextAt: null, identity,
+      task: () => Promise.resolve(),
+    };
+    run.task = () => this.#attempt(run);
+    if (spec.type === 'FILE_CHECK') {
+      const files = this.#opts.files ?? { read: readTrackFile, watch: watchTrackFile };
+      const weight = spec.weight ?? spec.track_file.weight ?? 1;
+      const reverse = spec.weight !== undefined ? spec.reverse ?? false : spec.track_file.reverse ?? false;
+      const value = files.read(spec.track_file.file) ?? 0;
+      const status = trackStatus(value, weight, reverse);
+      run.fileStatus = status;
+      run.state = { ...run.state, up: status !== FILE_FAULT, hasRun: true, curWeight: status === FILE_FAULT ? 0 : status };
+      run.watcher = files.watch(spec.track_file.file, () => this.#fileChanged(run, files, weight, reverse));
+    }
+    this.#runs.push(run);
+    return run;
+  }
+
+  #fileChanged(run: CheckerRun, files: TrackFiles, weight: number, reverse: boolean): void {
+    if (this.#stopped) return;
+    const value = files.read((run.checker.spec as { track_file: { file: string } }).track_file.file);
+    if (value === null) return;
+    const next = trackStatus(value, weight, reverse);
+    const prev = run.fileStatus ?? 0;
+    run.fileStatus = next;
+    const before = run.state.curWeight;
+    const r = stepFile(run.state, prev, next);
+    run.state = r.state;
+    this.#apply(run, r.report, r.weight, null, before);
+  }
+
+  /** Test hook: re-read every FILE_CHECK now (as an inotify event would). */
+  pollFiles(): void {
+    const files = this.#opts.files ?? { read: readTrackFile, watch: watchTrackFile };
+    for (const run of this.#runs) {
+      const spec = run.checker.spec;
+      if (spec.type !== 'FILE_CHECK') continue;
+      const weight = spec.weight ?? spec.track_file.weight ?? 1;
+      const reverse = spec.weight !== undefined ? spec.reverse ?? false : spec.track_file.reverse ?? false;
+      this.#fileChanged(run, files, weight, reverse);
+    }
+  }
+
+  #schedule(run: CheckerRun, at: number): void {
+    run.nextAt = at;
+    this.#scheduler.schedule(run.id, at, run.task);
+  }
+
+  async #attempt(run: CheckerRun): Promise<void> {
+    if (this.#stopped) return;
+    const startedAt = this.#clock.now();
+    let result: CheckResult;
+    try {
+      result = await this.#probe(run, this.#abort.signal);
+    } catch (e) {
+      result = checkResult(false, 'SOCKERR', `checker error: ${(e as Error).message}`, performance.now());
+    }
+    if (this.#stopped) return;
+    this.#checks++;
+    this.#codes.set(result.code, (this.#codes.get(result.code) ?? 0) + 1);
+    run.last = result;
+    const outcome = outcomeOf(result);
+    const now = this.#clock.now();
+    if (!outcome) {
+      this.#schedule(run, now + run.cfg.timing.delayLoopMs);
+      return;
+    }
+    const before = run.state.curWeight;
+    const s = step(run.cfg, run.state, outcome, now, startedAt);
+    run.state = s.state;
+    this.#apply(run, s.report, s.weight, result, before);
+    this.#schedule(run, s.nextAt);
+  }
+
+  #probe(run: CheckerRun, signal: AbortSignal): Promise<CheckResult> {
+    const c = run.checker;
+    const spec = c.spec;
+    const p = this.#probes;
+    switch (spec.type) {
+      case 'TCP_CHECK': return p.tcp(spec, c.target!, signal);
+      case 'HTTP_GET':
+      case 'SSL_GET':
+        return p.http(spec, c.target!, signal, { urlIndex: run.state.urlIndex, rsVirtualhost: c.rsVirtualhost, vsVirtualhost: c.vsVirtualhost });
+      case 'MISC_CHECK':
+        return p.misc(spec, signal, { runner: this.#runnerOnce(), identity: run.identity, timeoutMs: c.miscTimeoutMs ?? c.timing.delayLoopMs });
+      case 'DNS_CHECK': return p.dns(spec, c.target!, signal);
+      case 'SMTP_CHECK': return p.smtp(spec, c.target!, signal);
+      case 'UDP_CHECK': return p.udp(spec, c.target!, signal);
+      case 'PING_CHECK': return p.ping(spec, c.target!, signal, this.#pingerOnce());
+      case 'FILE_CHECK': return Promise.resolve(checkResult(true, 'L7OK', 'file', performance.now()));
+    }
+  }
+
+  /** Fold a step into the pool: weight share (before/after as keepalived orders it), then the report. */
+  #apply(run: CheckerRun, report: Report | null, weight: WeightChange | null, result: CheckResult | null, fromCur: number): void {
+    const vi = run.vs;
+    const ri = run.rs;
+    const events: DirectorEvent[] = [];
+    const share = (w: WeightChange, fromCur: number) => {
+      const st = applyWeightShare(this.#vs[vi], ri, fromCur, w.curWeight, w.silent);
+      this.#vs[vi] = st.vs;
+      events.push(...st.events);
+    };
+    if (weight && weight.order === 'before') share(weight, fromCur);
+    if (report) {
+      const st = applyCheckerReport(this.#vs[vi], ri, report, run.checker.timing.alpha);
+      this.#vs[vi] = st.vs;
+      events.push(...st.events);
+      if (report.wasUp !== report.alive) {
+        const vsName = this.#vs[vi].name;
+        const rs = this.#vs[vi].rs[ri];
+        this.#emit({ type: 'checker', vs: vsName, rs: rsText(rs.address, this.#resolved[vi].id.protocol, rs.port), checker: run.checker.name, up: report.alive, result });
+        this.#log(`${run.checker.spec.type} on ${rsText(rs.address, this.#resolved[vi].id.protocol, rs.port)} of ${vsName} ${report.alive ? 'succeeded' : 'failed'}${result ? `: ${result.code} ${result.message}` : ''}`);
+      }
+    }
+    if (weight && weight.order === 'after') share(weight, fromCur);
+    this.#publish(vi, events);
+  }
+
+  #publish(vi: number, events: readonly DirectorEvent[]): void {
+    for (const ev of events) {
+      this.#emit(ev);
+      this.#notify(vi, ev);
+    }
+  }
+
+  #emit(ev: HealthEvent): void {
+    for (const fn of this.#listeners) {
+      try {
+        fn(ev);
+      } catch (e) {
+        this.#log(`health event listener failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  #notify(vi: number, ev: DirectorEvent): void {
+    const line = fifoLine(ev);
+    if (line && this.#opts.fifo) this.#opts.fifo.write(fifoBytes(line));
+    const rvs = this.#resolved[vi];
+    let rsScripts;
+    if (ev.type === 'rs-up' || ev.type === 'rs-down') {
+      rsScripts = rvs.realServers.find((r) => r.address === ev.address && r.port === ev.port);
+    }
+    const script = scriptFor(ev, rsScripts, rvs);
+    if (!script) return;
+    const id = this.#scriptIdentity(script, `${rvs ? formatVsIdentity(rvs.id) : ''} ${ev.type}`);
+    if (!id) return;
+    const stopping = 'stopping' in ev && ev.stopping;
+    void this.#runnerOnce().run({ argv: script.argv, identity: id, timeoutMs: stopping ? STOPPING_SCRIPT_TIMEOUT_MS : 0 }).catch(() => {});
+  }
+}

@@ -1,0 +1,698 @@
+// The VRRP process: every configured instance and sync group, run against a VrrpHost. It owns the
+// edges the pure state machine (fsm.ts) asks for: sockets shared per interface/family/mode and
+// dispatched by VRID (keepalived vrrp_scheduler.c vrrp_dispatcher_read), one timer per instance at its
+// next deadline, addresses/routes/rules through `ip`, gratuitous ARP / NA frames, tracked interfaces,
+// vrrp_scripts and track_files, sync groups (vrrp_sync.c), notify scripts and FIFOs, counters.
+import { addr as parseAddrLiteral, addrFromBytes, addrEqual, type Addr } from '../core/addr.ts';
+import type { Datagram, VrrpSocket } from '../sys/raw-socket.ts';
+import type { FrameSender } from '../sys/garp.ts';
+import { readLinks, type LinkInfo } from '../sys/ip.ts';
+import type { NetlinkEvent } from '../sys/netlink.ts';
+import type { ResolvedInstance, ResolvedScript, ResolvedSyncGroup, ResolvedTrackFile, ResolvedVrrp, VrrpStateName } from './config.ts';
+import type { DropReason } from './drop-reasons.ts';
+import { encodeAhPacket } from './ah.ts';
+import {
+  initialState, nextDeadline, step, type Action, type InstanceState, type StepContext, type SyncContext, type VrrpCounter, type VrrpEvent,
+} from './fsm.ts';
+import { announceFrame } from './garp-frame.ts';
+import type { TimerHandle, VrrpHost } from './host.ts';
+import { eventNotify, stateNotify, type NotifyCommands } from './notify.ts';
+import {
+  AUTH_TYPE, IPPROTO_AH, IPPROTO_VRRP, VRRP_TOS, encodeIpv4, encodeVrrp, parseIpv4Header,
+} from './packet.ts';
+import { peekVrid, type ReceivedPacket } from './receive-check.ts';
+import {
+  initialScriptCounter, scriptOutcome, scriptStatus, trackingTotals, type ScriptCounter, type ScriptStatus, type TrackerStatuses,
+} from './tracking.ts';
+import { vipAddArgs, vipDelArgs, vipDev, type Vip } from './vip.ts';
+
+/** Counters per instance (keepalived vrrp_stats names) plus drops by reason. */
+export interface InstanceStats {
+  counters: Record<VrrpCounter, number>;
+  drops: Partial<Record<DropReason, number>>;
+  sendErrors: number;
+  ipErrors: number;
+}
+
+export interface InstanceStatus {
+  readonly name: string;
+  readonly vrid: number;
+  readonly family: 4 | 6;
+  readonly version: 2 | 3;
+  readonly interface: string | null;
+  readonly state: VrrpStateName;
+  readonly wantState: string;
+  readonly basePriority: number;
+  readonly effectivePriority: number;
+  readonly masterAddr: string | null;
+  readonly masterPriority: number;
+  readonly vipSet: boolean;
+  readonly lastTransitionUs: number;
+  readonly syncGroup: string | null;
+  readonly stats: InstanceStats;
+}
+
+export interface VrrpStatus {
+  readonly instances: readonly InstanceStatus[];
+  readonly groups: readonly { name: string; state: VrrpStateName }[];
+  /** Packets no instance could take (too short, unknown VRID, truncated). */
+  readonly unclaimed: Partial<Record<DropReason, number>>;
+}
+
+/** A state change, for tests and observers (API/SSE later). */
+export interface TransitionEvent {
+  readonly instance: string;
+  readonly from: VrrpStateName;
+  readonly to: VrrpStateName;
+  readonly atUs: number;
+}
+
+interface Pooled {
+  readonly key: string;
+  readonly socket: VrrpSocket;
+  readonly family: 4 | 6;
+  readonly members: InstanceRuntime[];
+}
+
+interface InstanceRuntime {
+  readonly cfg: ResolvedInstance;
+  state: InstanceState;
+  timer: TimerHandle | null;
+  pool: Pooled | null;
+  ipId: number;
+  /** Serialises address changes and the GARPs that must follow them. */
+  chain: Promise<void>;
+  stats: InstanceStats;
+  lastTransitionUs: number;
+  group: GroupRuntime | null;
+  lastDropLog: Map<DropReason, { at: number; suppressed: number }>;
+  localAddr: Addr | null;
+}
+
+interface GroupRuntime {
+  readonly cfg: ResolvedSyncGroup;
+  state: VrrpStateName;
+  readonly members: InstanceRuntime[];
+}
+
+interface ScriptRuntime {
+  readonly cfg: ResolvedScript;
+  counter: ScriptCounter;
+  running: boolean;
+  timer: TimerHandle | null;
+}
+
+const ZERO_COUNTERS = (): Record<VrrpCounter, number> => ({
+  advert_rcvd: 0, advert_sent: 0, become_master: 0, release_master: 0, pri_zero_rcvd: 0, pri_zero_sent: 0,
+});
+
+export interface VrrpProcessOptions {
+  /** Observer for state changes. */
+  readonly onTransition?: (e: TransitionEvent) => void;
+}
+
+export class VrrpProcess {
+  private readonly host: VrrpHost;
+  private readonly cfg: ResolvedVrrp;
+  private readonly instances: InstanceRuntime[] = [];
+  private readonly groups: GroupRuntime[] = [];
+  private readonly pools = new Map<string, Pooled>();
+  private readonly scripts = new Map<string, ScriptRuntime>();
+  private readonly files = new Map<string, number>();
+  private readonly fileWatches: { close(): void }[] = [];
+  private links = new Map<string, LinkInfo>();
+  private linkWatch: { close(): Promise<void> } | null = null;
+  private linkPoll: TimerHandle | null = null;
+  private frames: FrameSender | null = null;
+  private readonly unclaimed: Partial<Record<DropReason, number>> = {};
+  private readonly opts: VrrpProcessOptions;
+  private started = false;
+  private stopping: Promise<void> | null = null;
+  private readonly pendingExec = new Set<Promise<unknown>>();
+
+  constructor(cfg: ResolvedVrrp, host: VrrpHost, opts: VrrpProcessOptions = {}) {
+    this.cfg = cfg;
+    this.host = host;
+    this.opts = opts;
+  }
+
+  private now(): number {
+    return this.host.clock.now();
+  }
+
+  // -------------------------------------------------------------------------------------------- start
+
+  async start(): Promise<void> {
+    if (this.started) throw new Error('VRRP process already started');
+    this.started = true;
+    const h = this.host;
+    try {
+      this.setLinks(await readLinks(h.ip));
+    } catch (e) {
+      h.log('error', `cannot read interfaces: ${(e as Error).message}`);
+    }
+    this.frames = h.openFrameSender();
+    if (!this.frames) h.log('warn', 'gratuitous ARP / unsolicited NA disabled: cannot open an AF_PACKET socket');
+    this.linkWatch = h.watchLinks((ev) => this.onNetlink(ev));
+    if (!this.linkWatch) this.pollLinks();
+
+    for (const f of this.cfg.trackFiles) this.setupTrackFile(f);
+    for (const s of this.cfg.scripts) this.scripts.set(s.name, { cfg: s, counter: initialScriptCounter(s), running: false, timer: null });
+
+    for (const ic of this.cfg.instances) {
+      const rt: InstanceRuntime = {
+        cfg: ic, state: undefined as unknown as InstanceState, timer: null, pool: null, ipId: 0, chain: Promise.resolve(),
+        stats: { counters: ZERO_COUNTERS(), drops: {}, sendErrors: 0, ipErrors: 0 }, lastTransitionUs: this.now(), group: null,
+        lastDropLog: new Map(), localAddr: null,
+      };
+      this.instances.push(rt);
+    }
+    for (const g of this.cfg.syncGroups) {
+      const members = g.members.map((m) => this.instances.find((i) => i.cfg.name === m)).filter((x): x is InstanceRuntime => !!x);
+      const gr: GroupRuntime = { cfg: g, state: 'BACKUP', members };
+      for (const m of members) m.group = gr;
+      this.groups.push(gr);
+    }
+    for (const rt of this.instances) {
+      rt.localAddr = this.localAddrOf(rt.cfg);
+      rt.state = initialState(rt.cfg, this.totalsOf(rt), rt.localAddr);
+      try {
+        rt.pool = this.poolFor(rt);
+      } catch (e) {
+        h.log('error', `(${rt.cfg.name}) cannot open VRRP socket: ${(e as Error).message}`);
+        rt.state = { ...rt.state, faults: rt.state.faults + 1, state: 'FAULT' };
+      }
+    }
+    // Group start state (vrrp_sync_set_group): MASTER only if every member is an owner wanting MASTER.
+    for (const g of this.groups) {
+      const allOwners = g.members.every((m) => m.state.wantState === 'MASTER' && m.cfg.basePriority === 255);
+      g.state = g.members.some((m) => m.state.state === 'FAULT') ? 'FAULT' : allOwners ? 'MASTER' : 'BACKUP';
+      if (g.state === 'FAULT' || g.state === 'BACKUP') this.groupNotify(g);
+    }
+    for (const rt of this.instances) this.apply(rt, { type: 'start' });
+    for (const s of this.scripts.values()) this.runScript(s);
+  }
+
+  // -------------------------------------------------------------------------------------------- state
+
+  private syncContext(rt: InstanceRuntime): SyncContext | undefined {
+    const g = rt.group;
+    if (!g) return undefined;
+    const others = g.members.filter((m) => m !== rt);
+    return {
+      groupState: g.state,
+      othersWantMaster: others.every((o) => o.state.wantState === 'MASTER' || o.state.state === 'MASTER'),
+      othersFaulted: others.some((o) => o.state.faults > 0),
+      memberInitPending: g.members.some((m) => m.state.initPending > 0),
+    };
+  }
+
+  /** Step one instance with one event and perform what it asks for; sync-group reactions follow. */
+  private apply(rt: InstanceRuntime, event: VrrpEvent, react = true): void {
+    const now = this.now();
+    const prev = rt.state.state;
+    const ctx: StepContext = { sync: this.syncContext(rt) };
+    const r = step(rt.cfg, rt.state, event, now, ctx);
+    rt.state = r.state;
+    this.perform(rt, r.actions);
+    if (prev !== rt.state.state) {
+      rt.lastTransitionUs = now;
+      this.opts.onTransition?.({ instance: rt.cfg.name, from: prev, to: rt.state.state, atUs: now });
+    }
+    if (react && rt.group) this.syncReact(rt, prev);
+    this.schedule(rt);
+  }
+
+  private schedule(rt: InstanceRuntime): void {
+    rt.timer?.cancel();
+    rt.timer = null;
+    const d = nextDeadline(rt.state);
+    if (d === null || this.stopping) return;
+    rt.timer = this.host.clock.setTimer(d, () => {
+      rt.timer = null;
+      this.apply(rt, { type: 'timer' });
+    });
+  }
+
+  /** vrrp_scheduler.c VRRP_TSM_HANDLE and the sync calls of down_instance / try_up_instance. */
+  private syncReact(rt: InstanceRuntime, prev: VrrpStateName): void {
+    const g = rt.group!;
+    const cur = rt.state.state;
+    if (cur === prev && cur !== 'MASTER') return;
+    if (cur === 'FAULT') {
+      if (g.state === 'FAULT') return;
+      for (const o of g.members) if (o !== rt && o.state.state !== 'FAULT') this.apply(o, { type: 'sync-fault' }, false);
+      g.state = 'FAULT';
+      this.groupNotify(g);
+      return;
+    }
+    if (cur === 'STOP') return;
+    if (prev === 'FAULT' && g.members.some((m) => m.state.faults > 0)) return;
+    if (cur === 'MASTER') {
+      if (g.state === 'MASTER') return;
+      const others = g.members.filter((m) => m !== rt);
+      if (!others.every((o) => o.state.wantState === 'MASTER' || o.state.state === 'MASTER')) return;
+      for (const o of others) if (o.state.state !== 'MASTER') this.apply(o, { type: 'sync-master' }, false);
+      g.state = 'MASTER';
+      this.groupNotify(g);
+    } else if (cur === 'BACKUP' && (prev === 'MASTER' || prev === 'FAULT')) {
+      if (g.state === 'BACKUP') return;
+      for (const o of g.members) if (o !== rt && o.state.state !== 'BACKUP') this.apply(o, { type: 'sync-backup' }, false);
+      g.state = 'BACKUP';
+      this.groupNotify(g);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------- actions
+
+  private perform(rt: InstanceRuntime, actions: readonly Action[]): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'send-advert': this.sendAdvert(rt, a.priority, a.ahSeq); break;
+        case 'add-addresses': this.queue(rt, () => this.addAddresses(rt)); break;
+        case 'remove-addresses': this.queue(rt, () => this.removeAddresses(rt, a.residual)); break;
+        case 'garp': this.queue(rt, async () => this.announce(rt, a.repeat)); break;
+        case 'garp-source': this.announceSource(rt); break;
+        case 'notify': this.runNotify(stateNotify('INSTANCE', rt.cfg.name, a.state, a.priority, rt.cfg.notify), a.state === 'STOP'); break;
+        case 'notify-event': this.runNotify(eventNotify(rt.cfg.name, a.event, a.priority, rt.cfg.notify), false); break;
+        case 'drop': this.countDrop(rt, a.reason, a.detail); break;
+        case 'count': rt.stats.counters[a.counter]++; break;
+        case 'sync-lower-prio-garp':
+          for (const o of rt.group?.members ?? []) {
+            if (o !== rt && o.cfg.garp.lowerPrioRepeat > 0 && o.state.vipSet) this.queue(o, async () => this.announce(o, o.cfg.garp.lowerPrioRepeat));
+          }
+          break;
+        case 'log': this.host.log('info', a.text); break;
+      }
+    }
+  }
+
+  private queue(rt: InstanceRuntime, job: () => Promise<void>): void {
+    rt.chain = rt.chain.then(job).catch((e) => {
+      rt.stats.ipErrors++;
+      this.host.log('error', `(${rt.cfg.name}) ${(e as Error).message}`);
+    });
+  }
+
+  private countDrop(rt: InstanceRuntime | null, reason: DropReason, detail: string): void {
+    const bucket = rt ? rt.stats.drops : this.unclaimed;
+    bucket[reason] = (bucket[reason] ?? 0) + 1;
+    // keepalived logs every one; under a flood that is a denial of service on the log, so one line per
+    // reason per second, with the number held back.
+    const logs = rt?.lastDropLog ?? this.unclaimedLog;
+    const now = this.now();
+    const last = logs.get(reason);
+    if (!last || now - last.at >= 1_000_000) {
+      const more = last && last.suppressed ? ` (${last.suppressed} more since the last report)` : '';
+      this.host.log('info', `${rt ? `(${rt.cfg.name}) ` : ''}dropped advert (${reason}): ${detail}${more}`);
+      logs.set(reason, { at: now, suppressed: 0 });
+    } else {
+      last.suppressed++;
+    }
+  }
+
+  private readonly unclaimedLog = new Map<DropReason, { at: number; suppressed: number }>();
+
+  private sourceOf(rt: InstanceRuntime): Addr | null {
+    return rt.cfg.srcAddr ?? rt.localAddr;
+  }
+
+  private sendAdvert(rt: InstanceRuntime, priority: number, ahSeq: number | null): void {
+    const pool = rt.pool;
+    if (!pool) return;
+    const c = rt.cfg;
+    const src = this.sourceOf(rt);
+    if (!src) {
+      rt.stats.sendErrors++;
+      return;
+    }
+    const dsts = c.unicast ? c.peers.map((p) => p.addr) : [c.mcastDst];
+    // One IP id per advert, shared by its unicast copies (keepalived vrrp_update_pkt); never 0,
+    // which would let the kernel choose one.
+    rt.ipId = (rt.ipId + 1) & 0xffff || 1;
+    for (const dst of dsts) {
+      let bytes: Uint8Array;
+      const spec = {
+        version: c.version, family: c.family, vrid: c.vrid, priority,
+        adverInt: c.version === 2 ? Math.round(c.adverIntUs / 1_000_000) : Math.round(c.adverIntUs / 10_000),
+        addrs: c.vips.map((v) => v.addr), authType: c.version === 2 ? c.authType : undefined,
+        authData: c.version === 2 && c.authType === AUTH_TYPE.pass ? c.authData : undefined,
+      };
+      if (c.family === 4) {
+        // v3 unicast with the pre-1.3.6 checksum puts the multicast group in the pseudo-header.
+        const pseudoDst = c.version === 3 && c.unicast && (rt.state.checksumCompat === 'config' || rt.state.checksumCompat === 'detected') ? c.mcastGroup4 : dst;
+        const msg = encodeVrrp(spec, { src, dst: pseudoDst });
+        const ip = { tos: VRRP_TOS, id: rt.ipId, ttl: c.ttl, src, dst };
+        bytes = c.authType === AUTH_TYPE.ah
+          ? encodeAhPacket(ip, ahSeq ?? 1, c.authData, msg, c.unicast)
+          : encodeIpv4({ ...ip, protocol: IPPROTO_VRRP }, msg);
+      } else {
+        bytes = encodeVrrp(spec, null); // the kernel fills the checksum (IPV6_CHECKSUM)
+      }
+      try {
+        pool.socket.send(bytes, dst.text, !c.unicast);
+      } catch (e) {
+        rt.stats.sendErrors++;
+        // A priority-0 advert on a downed interface fails by design; keepalived does not log that either.
+        if (priority !== 0) this.host.log('info', `(${c.name}) send advert error: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private vipsOf(rt: InstanceRuntime): Vip[] {
+    return [...rt.cfg.vips, ...rt.cfg.evips];
+  }
+
+  private async ipRun(rt: InstanceRuntime, args: string[], ignore: RegExp | null): Promise<void> {
+    const r = await this.host.ip.run(args);
+    if (!r.ok && !(ignore && ignore.test(r.stderr))) {
+      rt.stats.ipErrors++;
+      this.host.log('error', `(${rt.cfg.name}) ${r.command}: ${r.stderr}`);
+    }
+  }
+
+  private async addAddresses(rt: InstanceRuntime): Promise<void> {
+    for (const v of this.vipsOf(rt)) {
+      const dev = vipDev(v, rt.cfg.interface);
+      if (dev) await this.ipRun(rt, vipAddArgs(v, dev), /File exists/);
+    }
+    for (const r of rt.cfg.routes) await this.ipRun(rt, ['route', 'add', ...r], /File exists/);
+    for (const r of rt.cfg.rules) await this.ipRun(rt, ['rule', 'add', ...r], /File exists/);
+  }
+
+  private async removeAddresses(rt: InstanceRuntime, residual: boolean): Promise<void> {
+    for (const r of rt.cfg.rules) await this.ipRun(rt, ['rule', 'del', ...r], residual ? /.*/ : /No such|not exist/i);
+    for (const r of rt.cfg.routes) await this.ipRun(rt, ['route', 'del', ...r], residual ? /.*/ : /No such|not exist/i);
+    for (const v of this.vipsOf(rt)) {
+      const dev = vipDev(v, rt.cfg.interface);
+      if (!dev) continue;
+      if (residual) {
+        // Only remove what is there: a restart after a crash must not leave the old VIPs as sources.
+        const link = this.links.get(dev);
+        if (!link || !link.addrs.some((a) => a.address === v.addr.text)) continue;
+        this.host.log('info', `(${rt.cfg.name}) removing residual VIP ${v.addr.text} from ${dev}`);
+      }
+      await this.ipRun(rt, vipDelArgs(v, dev), /Cannot assign requested address|Cannot find device/);
+    }
+  }
+
+  private announce(rt: InstanceRuntime, repeat: number): void {
+    if (!this.frames || !rt.state.vipSet) return;
+    for (let j = 0; j < repeat; j++) {
+      for (const v of this.vipsOf(rt)) this.announceOne(rt, v.addr, vipDev(v, rt.cfg.interface));
+    }
+  }
+
+  private announceOne(rt: InstanceRuntime, a: Addr, dev: string | null): void {
+    if (!this.frames || !dev) return;
+    const link = this.links.get(dev);
+    if (!link || !link.mac) return;
+    try {
+      this.frames.send(link.index, announceFrame(link.mac, a, false));
+    } catch (e) {
+      rt.stats.sendErrors++;
+      this.host.log('info', `(${rt.cfg.name}) Error sending gratuitous ${a.family === 4 ? 'ARP' : 'NA'} on ${dev} for ${a.text}: ${(e as Error).message}`);
+    }
+  }
+
+  private announceSource(rt: InstanceRuntime): void {
+    const src = rt.cfg.srcAddr;
+    if (src && rt.cfg.interface) this.announceOne(rt, src, rt.cfg.interface);
+  }
+
+  private runNotify(n: NotifyCommands, waitStop: boolean): void {
+    for (const argv of n.commands) {
+      // notify_stop gets one second before it is killed (vrrp_notify.c: system_call_script ... TIMER_HZ).
+      const p = this.host.exec(argv, waitStop ? 1000 : null).then((r) => {
+        if (r.error) this.host.log('error', `notify ${argv.join(' ')}: ${r.error}`);
+      });
+      this.pendingExec.add(p);
+      void p.finally(() => this.pendingExec.delete(p));
+    }
+    for (const f of this.cfg.notifyFifos) {
+      try {
+        this.host.writeFifo(f, n.fifoLine);
+      } catch (e) {
+        this.host.log('error', `notify fifo ${f}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private groupNotify(g: GroupRuntime): void {
+    const st = g.state;
+    if (st !== 'MASTER' && st !== 'BACKUP' && st !== 'FAULT' && st !== 'STOP') return;
+    this.host.log('info', `VRRP_Group(${g.cfg.name}) Syncing instances to ${st} state`);
+    this.runNotify(stateNotify('GROUP', g.cfg.name, st, 0, g.cfg.notify), st === 'STOP');
+  }
+
+  // -------------------------------------------------------------------------------------------- sockets
+
+  private poolFor(rt: InstanceRuntime): Pooled {
+    const c = rt.cfg;
+    const protocol = c.authType === AUTH_TYPE.ah ? IPPROTO_AH : IPPROTO_VRRP;
+    const local = c.unicast ? (c.srcAddr?.text ?? this.localAddrOf(c)?.text ?? null) : null;
+    const key = `${c.family}/${protocol}/${c.interface ?? '-'}/${c.unicast ? `ucast:${local}` : `mcast:${c.mcastDst.text}`}`;
+    let pool = this.pools.get(key);
+    if (!pool) {
+      const members: InstanceRuntime[] = [];
+      const socket = this.host.openSocket({
+        family: c.family, protocol, ifname: c.interface, multicastGroup: c.unicast ? null : c.mcastDst.text,
+        localAddress: c.unicast ? local : c.srcAddr?.text ?? null, unicastHops: c.ttl,
+      }, (d) => this.onDatagram(pool!, d));
+      pool = { key, socket, family: c.family, members };
+      this.pools.set(key, pool);
+    }
+    pool.members.push(rt);
+    return pool;
+  }
+
+  private onDatagram(pool: Pooled, d: Datagram): void {
+    if (this.stopping) return;
+    if (d.truncated) {
+      this.countDrop(null, 'truncated', `${d.data.length} bytes`);
+      return;
+    }
+    const vrid = peekVrid(pool.family, d.data);
+    if (vrid === null) {
+      this.countDrop(null, 'too_short', `${d.data.length} bytes`);
+      return;
+    }
+    let pkt: ReceivedPacket;
+    if (pool.family === 4) {
+      const ip = parseIpv4Header(d.data);
+      if (!ip) {
+        this.countDrop(null, 'too_short', `${d.data.length} bytes`);
+        return;
+      }
+      pkt = { family: 4, data: d.data, src: d.src ? addrFromBytes(d.src) : ip.src, dst: ip.dst, ttl: ip.ttl };
+    } else {
+      if (!d.src) return;
+      pkt = { family: 6, data: d.data, src: addrFromBytes(d.src), dst: d.dst ? addrFromBytes(d.dst) : null, ttl: d.hopLimit };
+    }
+    const candidates = pool.members.filter((m) => m.cfg.vrid === vrid);
+    if (candidates.length === 0) {
+      this.countDrop(null, 'unknown_vrid', `VRID ${vrid} from ${pkt.src.text}`);
+      return;
+    }
+    // Several unicast instances may share a VRID on one socket: the sender's address picks the instance.
+    const rt = candidates.length === 1 ? candidates[0] : candidates.find((m) => m.cfg.peers.some((p) => addrEqual(p.addr, pkt.src))) ?? candidates[0];
+    this.apply(rt, { type: 'packet', packet: pkt });
+  }
+
+  // -------------------------------------------------------------------------------------------- tracking
+
+  private statuses(): TrackerStatuses {
+    const interfaces = new Map<string, boolean>();
+    for (const [n, l] of this.links) interfaces.set(n, l.up);
+    const scripts = new Map<string, ScriptStatus>();
+    for (const [n, s] of this.scripts) scripts.set(n, scriptStatus(s.cfg, s.counter));
+    return { interfaces, scripts, files: this.files };
+  }
+
+  private totalsOf(rt: InstanceRuntime) {
+    const t = trackingTotals(rt.cfg, rt.group?.cfg ?? null, this.statuses());
+    // No usable source address (interface without an IPv4 address, unicast_src_ip not configured here):
+    // keepalived enters FAULT ("no IPv4 address for interface").
+    const noSource = !rt.cfg.srcAddr && !this.localAddrOf(rt.cfg) && rt.cfg.interface !== null;
+    const srcMissing = rt.cfg.srcAddr && rt.cfg.interface && this.links.size > 0
+      && !(this.links.get(rt.cfg.interface)?.addrs.some((a) => a.address === rt.cfg.srcAddr!.text));
+    const noPeer = rt.cfg.unicastFaultNoPeer && rt.cfg.peers.length === 0;
+    return { ...t, faults: t.faults + (noSource ? 1 : 0) + (srcMissing ? 1 : 0) + (noPeer ? 1 : 0) };
+  }
+
+  private retrack(): void {
+    if (!this.started || this.stopping) return;
+    for (const rt of this.instances) {
+      if (!rt.state || rt.state.state === 'STOP') continue;
+      const local = this.localAddrOf(rt.cfg);
+      if (!(local === rt.localAddr || (local && rt.localAddr && addrEqual(local, rt.localAddr)))) {
+        rt.localAddr = local;
+        this.apply(rt, { type: 'local-addr', addr: local });
+      }
+      const t = this.totalsOf(rt);
+      const s = rt.state;
+      if (t.totalPriority !== s.totalPriority || t.faults !== s.faults || t.initPending !== s.initPending) {
+        this.apply(rt, { type: 'tracking', totals: t });
+      }
+    }
+  }
+
+  /** The interface address adverts come from: its first IPv4 address that is not one of our VIPs, or its link-local IPv6 address. */
+  private localAddrOf(c: ResolvedInstance): Addr | null {
+    if (!c.interface) return null;
+    const link = this.links.get(c.interface);
+    if (!link) return null;
+    const ours = new Set([...c.vips, ...c.evips].map((v) => v.addr.text));
+    for (const a of link.addrs) {
+      if (a.family !== c.family || ours.has(a.address)) continue;
+      if (c.family === 6 && !a.address.toLowerCase().startsWith('fe80')) continue;
+      try {
+        return parseAddrLiteral(a.address);
+      } catch {
+        continue;
+      }
+    }
+    return null;
+  }
+
+  private setLinks(list: LinkInfo[]): void {
+    this.links = new Map(list.map((l) => [l.name, l]));
+  }
+
+  private refreshing: Promise<void> | null = null;
+
+  private refreshLinks(): Promise<void> {
+    if (this.refreshing) return this.refreshing;
+    this.refreshing = readLinks(this.host.ip).then((l) => {
+      this.setLinks(l);
+      this.retrack();
+    }).catch((e) => this.host.log('error', `cannot read interfaces: ${(e as Error).message}`)).finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  private onNetlink(events: NetlinkEvent[]): void {
+    let changed = false;
+    for (const e of events) {
+      if (e.kind !== 'link') continue;
+      const byIndex = [...this.links.values()].find((l) => l.index === e.index);
+      const name = e.name ?? byIndex?.name;
+      if (!name) continue;
+      const cur = this.links.get(name);
+      if (e.deleted) {
+        if (this.links.delete(name)) changed = true;
+      } else if (!cur || cur.up !== e.up) {
+        this.links.set(name, { name, index: e.index, mac: e.mac ?? cur?.mac ?? null, up: e.up, mtu: cur?.mtu ?? 1500, addrs: cur?.addrs ?? [] });
+        changed = true;
+      }
+    }
+    // Link flags act at once (FAULT on link down); addresses are then re-read in full.
+    if (changed) this.retrack();
+    void this.refreshLinks();
+  }
+
+  private pollLinks(): void {
+    if (this.stopping) return;
+    this.linkPoll = this.host.clock.setTimer(this.now() + 1_000_000, () => {
+      void this.refreshLinks().then(() => this.pollLinks());
+    });
+  }
+
+  private setupTrackFile(f: ResolvedTrackFile): void {
+    const h = this.host;
+    if (f.initValue !== null && (f.initOverwrite || h.readFile(f.file) === null)) {
+      try {
+        h.writeFile(f.file, `${f.initValue}\n`);
+      } catch (e) {
+        h.log('error', `track_file ${f.name}: cannot write ${f.file}: ${(e as Error).message}`);
+      }
+    }
+    const read = () => {
+      const text = h.readFile(f.file);
+      // keepalived reads an integer; an unreadable or non-numeric file counts as 0.
+      const v = text === null ? 0 : Number.parseInt(text.trim(), 10);
+      this.files.set(f.name, Number.isFinite(v) ? v : 0);
+    };
+    read();
+    this.fileWatches.push(h.watchFile(f.file, () => {
+      read();
+      this.retrack();
+    }));
+  }
+
+  private runScript(s: ScriptRuntime): void {
+    if (this.stopping) return;
+    const next = () => {
+      s.timer = this.host.clock.setTimer(this.now() + s.cfg.intervalUs, () => this.runScript(s));
+    };
+    if (s.running) {
+      this.host.log('info', `Track script ${s.cfg.name} is already running, expect idle - skipping run`);
+      next();
+      return;
+    }
+    s.running = true;
+    next();
+    const p = this.host.exec(['/bin/sh', '-c', s.cfg.script], Math.max(1, Math.round(s.cfg.timeoutUs / 1000))).then((r) => {
+      s.running = false;
+      if (this.stopping) return;
+      const success = !r.error && !r.timedOut && r.signal === null && r.code === 0;
+      const before = scriptStatus(s.cfg, s.counter);
+      s.counter = scriptOutcome(s.cfg, s.counter, success);
+      const after = scriptStatus(s.cfg, s.counter);
+      if (before !== after) {
+        const how = r.timedOut ? 'timed_out' : success ? 'succeeded' : 'failed';
+        this.host.log('info', `VRRP_Script(${s.cfg.name}) ${how}${r.error ? ` (${r.error})` : ''}`);
+        this.retrack();
+      }
+    });
+    this.pendingExec.add(p);
+    void p.finally(() => this.pendingExec.delete(p));
+  }
+
+  // -------------------------------------------------------------------------------------------- stop
+
+  /** Stop: MASTERs resign with priority 0 and drop their addresses, STOP notifies, sockets closed. */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.stopping = (async () => {
+      for (const rt of this.instances) {
+        rt.timer?.cancel();
+        rt.timer = null;
+        if (rt.state) this.apply(rt, { type: 'stop' }, false);
+      }
+      for (const g of this.groups) {
+        g.state = 'STOP';
+        this.groupNotify(g);
+      }
+      for (const s of this.scripts.values()) s.timer?.cancel();
+      this.linkPoll?.cancel();
+      await Promise.all(this.instances.map((rt) => rt.chain));
+      await Promise.race([Promise.allSettled([...this.pendingExec]), new Promise((r) => setTimeout(r, 1500).unref())]);
+      for (const w of this.fileWatches) w.close();
+      await this.linkWatch?.close();
+      for (const p of this.pools.values()) await p.socket.close();
+      this.frames?.close();
+    })();
+    return this.stopping;
+  }
+
+  /** Wait until queued address changes have been applied (tests, orderly shutdown). */
+  async settled(): Promise<void> {
+    await Promise.all(this.instances.map((rt) => rt.chain));
+  }
+
+  status(): VrrpStatus {
+    return {
+      instances: this.instances.map((rt) => ({
+        name: rt.cfg.name, vrid: rt.cfg.vrid, family: rt.cfg.family, version: rt.cfg.version, interface: rt.cfg.interface,
+        state: rt.state?.state ?? 'INIT', wantState: rt.state?.wantState ?? 'BACKUP', basePriority: rt.state?.basePriority ?? rt.cfg.basePriority,
+        effectivePriority: rt.state?.effectivePriority ?? rt.cfg.basePriority, masterAddr: rt.state?.masterAddr?.text ?? null,
+        masterPriority: rt.state?.masterPriority ?? 0, vipSet: rt.state?.vipSet ?? false, lastTransitionUs: rt.lastTransitionUs,
+        syncGroup: rt.cfg.syncGroup, stats: structuredClone(rt.stats),
+      })),
+      groups: this.groups.map((g) => ({ name: g.cfg.name, state: g.state })),
+      unclaimed: { ...this.unclaimed },
+    };
+  }
+}

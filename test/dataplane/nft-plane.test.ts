@@ -1,0 +1,210 @@
+// NftPlane with a fake NetCommands: admission (checkService/checkDest), one atomic nft load per
+// change, DR routing commands, the NFQUEUE rule's life, sysctl reporting, start-up cleanup and stop.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Director } from '../../src/core/director.ts';
+import { addr } from '../../src/core/addr.ts';
+import type { ServiceKey } from '../../src/core/service.ts';
+import type { FwdMethod } from '../../src/core/dest.ts';
+import { NftPlane, NftApplyError } from '../../src/dataplane/nft/plane.ts';
+import { openNftPlane, NftStartError, optionsFromEnv } from '../../src/dataplane/nft/factory.ts';
+import { effectiveCaps, hasCap, CAP_NET_ADMIN, sysctlFindings } from '../../src/dataplane/nft/preflight.ts';
+import { drCleanupCommands, drCommands, drPlan, EMPTY_DR_PLAN } from '../../src/dataplane/nft/dr-routes.ts';
+import { FakeNetCommands } from '../../src/sys/fake/nft.ts';
+
+const KEY: ServiceKey = { kind: 'addr', protocol: 'tcp', vip: addr('198.18.0.100'), port: 80 };
+const OPTS = { scheduler: 'rr' as const, flags: 0, timeout: 360, netmask: 0xffffffff, pe: null };
+const spec = (rip: string, fwd: FwdMethod, port = 80, weight = 1) => ({ addr: addr(rip), port, fwd, weight, uThreshold: 0, lThreshold: 0 });
+
+function setup(opts: Partial<ConstructorParameters<typeof NftPlane>[0]> = {}) {
+  const cmd = new FakeNetCommands();
+  const logs: string[] = [];
+  const plane = new NftPlane({ commands: cmd, clock: () => 0, log: (l, m) => logs.push(`${l}: ${m}`), ...opts });
+  const d = new Director({ seed: 1 });
+  return { cmd, plane, d, logs };
+}
+
+test('checkService / checkDest: what the nft plane refuses, with a reason', () => {
+  const { plane, d } = setup();
+  d.addService(KEY, OPTS);
+  const svc = d.services()[0];
+  d.addDest(KEY, spec('198.18.1.11', 'masq'));
+  const fwm = d.addService({ kind: 'fwmark', fwmark: 3, family: 4 }, OPTS);
+  assert.ok(fwm.ok);
+  const rows: { desc: string; check: () => ReturnType<NftPlane['checkDest']>; code?: string; message?: RegExp }[] = [
+    { desc: 'a TCP VIP:port', check: () => plane.checkService(KEY, OPTS) },
+    { desc: 'an SCTP service', check: () => plane.checkService({ kind: 'addr', protocol: 'sctp', vip: addr('198.18.0.100'), port: 3868 }, OPTS) },
+    { desc: 'a firewall-mark service', check: () => plane.checkService({ kind: 'fwmark', fwmark: 5, family: 4 }, OPTS) },
+    { desc: 'IPv6', check: () => plane.checkService({ kind: 'addr', protocol: 'tcp', vip: addr('2001:db8::1'), port: 80 }, OPTS), code: 'PLANE_ERROR', message: /IPv4 only/ },
+    { desc: 'NAT dest', check: () => plane.checkDest(svc, spec('198.18.1.12', 'masq')) },
+    { desc: 'FULLNAT dest next to NAT', check: () => plane.checkDest(svc, spec('198.18.1.12', 'fullnat')) },
+    { desc: 'DR next to NAT', check: () => plane.checkDest(svc, spec('198.18.1.12', 'route')), code: 'UNSUPPORTED_FWD', message: /cannot mix direct routing with NAT/ },
+    { desc: 'TUN without ipip', check: () => plane.checkDest(svc, spec('198.18.1.12', 'tunnel')), code: 'UNSUPPORTED_FWD', message: /needs ipip.*CONFIG_NET_IPIP/ },
+    { desc: 'LOCALNODE', check: () => plane.checkDest(svc, spec('198.18.1.12', 'local')), code: 'UNSUPPORTED_FWD', message: /LOCALNODE/ },
+    { desc: 'DR on a fwmark service', check: () => plane.checkDest(fwm.ok ? fwm.value : svc, spec('198.18.1.12', 'route')), code: 'UNSUPPORTED_FWD', message: /raw hook/ },
+  ];
+  for (const r of rows) {
+    const c = r.check();
+    if (!r.code) { assert.ok(c.ok, r.desc); continue; }
+    assert.ok(!c.ok, r.desc);
+    if (!c.ok) {
+      assert.equal(c.error.code, r.code, r.desc);
+      assert.match(c.error.message, r.message!, r.desc);
+    }
+  }
+  assert.deepEqual(plane.capabilities.fwd, ['masq', 'fullnat', 'route']);
+  assert.deepEqual(setup({ ipip: true }).plane.capabilities.fwd, ['masq', 'fullnat', 'route', 'tunnel']);
+});
+
+test('sync: start-up cleanup once, then one atomic nft load per change, updated in place', async () => {
+  const { cmd, plane, d } = setup();
+  d.addService(KEY, OPTS);
+  d.addDest(KEY, spec('198.18.1.11', 'masq'));
+  await plane.sync(d);
+  const loads = cmd.loaded;
+  assert.equal(loads.length, 2, 'cleanup + first load');
+  assert.equal(loads[0], 'add table ip keepvs\ndelete table ip keepvs\n');
+  assert.match(loads[1], /^add table ip keepvs\ndelete table ip keepvs\nadd table ip keepvs\n/);
+  d.addDest(KEY, spec('198.18.1.12', 'masq'));
+  await plane.sync(d);
+  assert.equal(cmd.loaded.length, 3);
+  assert.doesNotMatch(cmd.loaded[2], /delete table/, 'later changes never recreate the table');
+  assert.match(cmd.loaded[2], /add element ip keepvs dnat_ap \{ 0x6b000002 : 198\.18\.1\.12 \. 80, 0x6b000001 : 198\.18\.1\.11 \. 80 \}/,
+    'existing dests keep their marks');
+  assert.equal(cmd.calls.filter((c) => c.tool === 'iptables' && c.args.includes('-A')).length, 0, 'no queue rule without a queue-path service');
+});
+
+test('a refused ruleset is an error that names nft, and the next sync starts from the last good state', async () => {
+  const { cmd, plane, d } = setup();
+  d.addService(KEY, OPTS);
+  await plane.sync(d);
+  cmd.answer = (c) => (c.tool === 'nft' ? { code: 1, stdout: '', stderr: 'Error: Could not process rule: No such file or directory\n' } : undefined);
+  d.addDest(KEY, spec('198.18.1.11', 'masq'));
+  await assert.rejects(plane.sync(d), (e: unknown) => e instanceof NftApplyError && e.error.code === 'PLANE_ERROR' && /nft refused the ruleset: Error: Could not process rule/.test(e.message));
+  cmd.answer = () => undefined;
+  await plane.sync(d);
+  assert.doesNotMatch(cmd.loaded.at(-1)!, /delete table/);
+});
+
+test('queue-path services bring the NFQUEUE rule in iptables\' mangle table, and take it away', async () => {
+  const { cmd, plane, d } = setup();
+  // `iptables -C` answers 1 when the rule is not there yet.
+  cmd.answer = (c) => (c.tool === 'iptables' && c.args.includes('-C') ? { code: 1, stdout: '', stderr: '' } : undefined);
+  d.addService(KEY, { ...OPTS, scheduler: 'lc' });
+  d.addDest(KEY, spec('198.18.1.11', 'masq'));
+  await plane.sync(d);
+  const ipt = cmd.calls.flatMap((c) => (c.tool === 'iptables' ? [c.args.join(' ')] : []));
+  assert.ok(ipt.includes('-t mangle -A KEEPVS -m mark --mark 0x6c000000/0xff000000 -j NFQUEUE --queue-num 107 --queue-bypass'), ipt.join('\n'));
+  assert.ok(ipt.includes('-t mangle -A PREROUTING -j KEEPVS'));
+  const before = cmd.calls.length;
+  d.editService(KEY, OPTS);
+  await plane.sync(d);
+  const after = cmd.calls.slice(before).flatMap((c) => (c.tool === 'iptables' ? [c.args.join(' ')] : []));
+  assert.deepEqual(after.slice(0, 1), ['-t mangle -D PREROUTING -j KEEPVS']);
+  assert.ok(after.includes('-t mangle -X KEEPVS'));
+  plane.setExactService(KEY, true);
+  await plane.sync(d);
+  assert.match(cmd.loaded.at(-1)!, /add rule ip keepvs s1 meta mark set 0x6c000001 accept/, 'forced onto the exact path');
+});
+
+test('DR: routes, fwmark rules and the local-rule move; stop puts everything back', async () => {
+  const { cmd, plane, d } = setup();
+  d.addService(KEY, OPTS);
+  d.addDest(KEY, spec('198.18.1.11', 'route'));
+  await plane.sync(d);
+  const ip = () => cmd.calls.flatMap((c) => (c.tool === 'ip' ? [c.args.join(' ')] : []));
+  assert.deepEqual(ip().filter((a) => !a.startsWith('-j')), [
+    'route replace default via 198.18.1.11 table 7012353 proto 107',
+    'rule add pref 90 to 198.18.0.100 fwmark 0x6b000001 table 7012353 proto 107',
+    'rule add pref 100 lookup local proto 107',
+    'rule del pref 0 lookup local',
+  ]);
+  const n = cmd.calls.length;
+  await plane.stop(0);
+  const stopIp = cmd.calls.slice(n).flatMap((c) => (c.tool === 'ip' ? [c.args.join(' ')] : []));
+  assert.deepEqual(stopIp, [
+    'rule add pref 0 lookup local',
+    'rule del pref 100 lookup local',
+    'rule del pref 90 to 198.18.0.100 fwmark 0x6b000001 table 7012353',
+    'route flush table 7012353',
+  ]);
+  assert.equal(cmd.loaded.at(-1), 'add table ip keepvs\ndelete table ip keepvs\n');
+});
+
+test('DR: a removed dest keeps its route while its flows may live', async () => {
+  let now = 0;
+  const { cmd, plane, d } = setup({ clock: () => now });
+  d.addService(KEY, OPTS);
+  d.addDest(KEY, spec('198.18.1.11', 'route'));
+  d.addDest(KEY, spec('198.18.1.12', 'route'));
+  await plane.sync(d);
+  d.deleteDest(KEY, addr('198.18.1.12'), 80);
+  const n = cmd.calls.length;
+  await plane.sync(d);
+  assert.deepEqual(cmd.calls.slice(n).filter((c) => c.tool === 'ip'), [], 'the route and rule of the removed dest stay');
+  now = 901_000;
+  await plane.sync(d);
+  const later = cmd.calls.flatMap((c) => (c.tool === 'ip' ? [c.args.join(' ')] : []));
+  // The newest dest (.12) is first in the list and got backend id 1, table 0x6b0001.
+  assert.ok(later.includes('route replace default via 198.18.1.12 table 7012353 proto 107'), later.join('\n'));
+  assert.ok(later.includes('route flush table 7012353'), later.join('\n'));
+});
+
+test('flush on stop off: the table stays loaded', async () => {
+  const { cmd, plane, d } = setup({ flushOnStop: false });
+  d.addService(KEY, OPTS);
+  await plane.sync(d);
+  const n = cmd.loaded.length;
+  await plane.stop(0);
+  assert.equal(cmd.loaded.length, n);
+});
+
+test('sysctls are reported, and set only when asked', async () => {
+  const a = setup();
+  a.cmd.sysctls.set('net.ipv4.ip_forward', '0');
+  a.cmd.sysctls.set('net.ipv4.conf.all.rp_filter', '1');
+  a.cmd.sysctls.set('net.netfilter.nf_conntrack_acct', '1');
+  await a.plane.start(false);
+  assert.deepEqual(a.logs.filter((l) => l.startsWith('warn')), [
+    'warn: sysctl net.ipv4.ip_forward is 0, should be 1: the director forwards every connection to a real server',
+    'warn: sysctl net.ipv4.conf.all.rp_filter is 1, should be 0: strict reverse-path filtering drops asymmetric LVS traffic',
+  ]);
+  assert.equal(a.cmd.sysctls.get('net.ipv4.ip_forward'), '0');
+  const b = setup();
+  b.cmd.sysctls.set('net.ipv4.ip_forward', '0');
+  await b.plane.start(true);
+  assert.equal(b.cmd.sysctls.get('net.ipv4.ip_forward'), '1');
+  assert.deepEqual(sysctlFindings((n) => ({ 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.all.rp_filter': '2', 'net.netfilter.nf_conntrack_acct': '1', 'net.ipv4.conf.eth0.rp_filter': '0' } as Record<string, string>)[n] ?? null, ['eth0']), []);
+});
+
+test('privileges: CAP_NET_ADMIN is checked first, and its absence is named', async () => {
+  assert.equal(hasCap(effectiveCaps('Name:\tx\nCapEff:\t000001ffffffffff\n'), CAP_NET_ADMIN), true);
+  assert.equal(hasCap(effectiveCaps('CapEff:\t0000000000000000\n'), CAP_NET_ADMIN), false);
+  assert.equal(hasCap(effectiveCaps('CapEff:\t0000000000001000\n'), CAP_NET_ADMIN), true);
+  const cmd = new FakeNetCommands();
+  await assert.rejects(openNftPlane({ clock: () => 0, log: () => {}, commands: cmd, procStatus: 'CapEff:\t0000000000000000\n' }),
+    (e: unknown) => e instanceof NftStartError && /needs root or CAP_NET_ADMIN \(missing: CAP_NET_ADMIN\)/.test(e.message));
+  assert.equal(cmd.calls.length, 0, 'nothing is run without the capability');
+  cmd.answer = (c) => (c.tool === 'nft-args' ? { code: 127, stdout: '', stderr: 'nft: not found' } : undefined);
+  await assert.rejects(openNftPlane({ clock: () => 0, log: () => {}, commands: cmd, procStatus: 'CapEff:\t0000000000001000\n' }),
+    /apt-get install nftables/);
+});
+
+test('options from the environment', () => {
+  assert.deepEqual(optionsFromEnv({ KEEPVS_NFT_FULLNAT_SOURCE: '198.18.1.1-198.18.1.4', KEEPVS_NFT_FLUSH_ON_STOP: '0', KEEPVS_NFT_EXACT: 'all', KEEPVS_NFT_QUEUE_FAILURE: 'drop' }), {
+    table: undefined, fullnatSource: '198.18.1.1-198.18.1.4', flushOnStop: false, fixSysctls: undefined, exactAll: true,
+    queueFailure: 'drop', queueNum: undefined, viewIntervalMs: undefined, noQueue: undefined,
+  });
+});
+
+test('dr-routes: plans and crash cleanup are pure', () => {
+  assert.deepEqual(drCommands(EMPTY_DR_PLAN, EMPTY_DR_PLAN), []);
+  assert.deepEqual(drPlan({ table: 'k', queueNum: 0, queueFailure: 'drop', fullnatSource: null, drFlowTimeoutS: 1, services: [] }), EMPTY_DR_PLAN);
+  const rules = JSON.stringify([{ priority: 90, table: '7012353', protocol: '107' }, { priority: 100, table: 'local', protocol: '107' }, { priority: 32766, table: 'main' }]);
+  assert.deepEqual(drCleanupCommands(rules, [7012353]), [
+    ['rule', 'add', 'pref', '0', 'lookup', 'local'],
+    ['rule', 'flush', 'proto', '107'],
+    ['route', 'flush', 'table', '7012353', 'proto', '107'],
+  ]);
+  assert.deepEqual(drCleanupCommands(JSON.stringify([{ priority: 0, table: 'local' }]), []), [], 'nothing of ours: nothing to do');
+});
