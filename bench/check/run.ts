@@ -102,8 +102,21 @@ interface Row {
   note: string;
 }
 
-async function measure(pid: number, warmMs: number): Promise<{ cpu: number; user: number; sys: number; rate: number }> {
-  await sleep(warmMs);
+/** Wait until the backend sees at least 90 % of the expected check rate (both sides start slowly at 10 000). */
+async function settle(n: number, maxMs: number): Promise<number> {
+  const t0 = performance.now();
+  let last = await accepts();
+  for (;;) {
+    await sleep(2000);
+    const now = await accepts();
+    const rate = (now - last) / 2;
+    last = now;
+    if (rate >= 0.9 * n || performance.now() - t0 > maxMs) return (performance.now() - t0) / 1000;
+  }
+}
+
+async function measure(pid: number, n: number, maxWarmMs: number): Promise<{ cpu: number; user: number; sys: number; rate: number; warm: number }> {
+  const warm = await settle(n, maxWarmMs);
   const a = cpuTicks(pid);
   const acc0 = await accepts();
   const t0 = performance.now();
@@ -114,7 +127,7 @@ async function measure(pid: number, warmMs: number): Promise<{ cpu: number; user
   if (!a || !b) throw new Error(`process ${pid} vanished during the measurement`);
   const user = (b.user - a.user) / HZ / secs * 100;
   const sys = (b.sys - a.sys) / HZ / secs * 100;
-  return { cpu: user + sys, user, sys, rate: (acc1 - acc0) / secs };
+  return { cpu: user + sys, user, sys, rate: (acc1 - acc0) / secs, warm };
 }
 
 async function runKeepvs(plan: Plan): Promise<Row> {
@@ -123,13 +136,13 @@ async function runKeepvs(plan: Plan): Promise<Row> {
   let out = '';
   child.stdout!.on('data', (d) => { out += d; });
   for (let i = 0; i < 100 && !out.includes('ready'); i++) await sleep(100);
-  const m = await measure(child.pid!, 5000);
+  const m = await measure(child.pid!, plan.n, 60_000);
   const done = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill('SIGTERM');
   await Promise.race([done, sleep(10_000)]);
   const stats = JSON.parse(out.split('\n').find((l) => l.startsWith('{')) ?? '{}') as { checks?: number; alive?: number; byCode?: Record<string, number> };
   const failed = Object.entries(stats.byCode ?? {}).filter(([k]) => k !== 'L4OK' && k !== 'L7OK').map(([k, v]) => `${k} ${v}`).join(', ');
-  return { impl: 'keepvs', kind: plan.kind, n: plan.n, checksPerS: m.rate, cpu: m.cpu, user: m.user, sys: m.sys, note: `${stats.alive ?? '?'}/${plan.n} alive${failed ? `; failures: ${failed}` : ''}` };
+  return { impl: 'keepvs', kind: plan.kind, n: plan.n, checksPerS: m.rate, cpu: m.cpu, user: m.user, sys: m.sys, note: `${stats.alive ?? '?'}/${plan.n} alive${failed ? `; failures: ${failed}` : ''}; settled after ${m.warm.toFixed(0)} s` };
 }
 
 function buildShim(): string | null {
@@ -168,14 +181,14 @@ async function runKeepalived(plan: Plan, shim: string): Promise<Row> {
   for (let i = 0; i < 100 && !existsSync(cpid); i++) await sleep(100);
   const checker = Number(readFileSync(cpid, 'utf8').trim());
   // keepalived parses and sets up 10 000 servers slowly; let its timers settle first.
-  const m = await measure(checker, 5000 + plan.n * 1.5);
+  const m = await measure(checker, plan.n, 120_000);
   const exited = new Promise<void>((r) => p.once('exit', () => r()));
   p.kill('SIGTERM');
   if (await Promise.race([exited.then(() => true), sleep(30_000).then(() => false)]) === false) {
     p.kill('SIGKILL');
     try { process.kill(checker, 'SIGKILL'); } catch { /* gone */ }
   }
-  return { impl: 'keepalived 2.2 (IPVS shim)', kind: plan.kind, n: plan.n, checksPerS: m.rate, cpu: m.cpu, user: m.user, sys: m.sys, note: '' };
+  return { impl: 'keepalived 2.2 (IPVS shim)', kind: plan.kind, n: plan.n, checksPerS: m.rate, cpu: m.cpu, user: m.user, sys: m.sys, note: `settled after ${m.warm.toFixed(0)} s` };
 }
 
 function table(rows: Row[]): string {
@@ -234,9 +247,18 @@ keepalived closes normally. Spread between runs on this 2-vCPU VM is large (see 
   console.log(`\nwrote bench/results/check.md`);
 }
 
+async function cleanup(): Promise<void> {
+  // SIGTERM first (nginx's master then stops its workers; SIGKILL would orphan them), SIGKILL after 3 s.
+  const live = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  for (const c of live) c.kill('SIGTERM');
+  await Promise.race([Promise.all(live.map((c) => new Promise((r) => c.once('exit', r)))), sleep(3000)]);
+  for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+}
+
+process.once('SIGINT', () => { void cleanup().then(() => process.exit(130)); });
 try {
   await main();
 } finally {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  rmSync(work, { recursive: true, force: true });
+  await cleanup();
 }

@@ -68,6 +68,9 @@ LOADGEN_CPU=${LOADGEN_CPU:-$(( NCPU > 1 ? 1 : 0 ))}
 PORT_BASE=${PORT_BASE:-18080}
 KEEPVS_WORKER_FLAG=${KEEPVS_WORKER_FLAG:-}
 AUTO_INSTALL=${AUTO_INSTALL:-1}
+MAX_FOREIGN=${MAX_FOREIGN:-30}
+RETRIES=${RETRIES:-2}
+QUIET_WAIT=${QUIET_WAIT:-10}
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=${OUT:-$ROOT/bench/results/l4-$STAMP}
 SUMMARY=${SUMMARY:-$ROOT/bench/results/l4.md}
@@ -234,10 +237,13 @@ http {
 }
 EOF
     start_bg "backend-$port" "$LOADGEN_CPU" nginx -e "$LOGS/backend-$port.err" -c "$CFG/backend-$port.conf"
+    local bpid=$LAST_PID
     wait_listen "$port" || die "backend $port did not start (see $LOGS/backend-$port.err)"
+    mapfile -t -O "${#BACKEND_PIDS[@]}" BACKEND_PIDS < <(tree_pids "$bpid")
   done
   if [[ $IPERF == 1 ]]; then
     start_bg iperf3-server "$LOADGEN_CPU" iperf3 -s -B $HOST -p "$IPERF_SRV_PORT"
+    BACKEND_PIDS+=("$LAST_PID")
     wait_listen "$IPERF_SRV_PORT" || die "iperf3 -s did not start"
   fi
   local sz; sz=$(curl -s -o /dev/null -w '%{size_download}' "http://$HOST:$BE1/small" 2>/dev/null || true)
@@ -352,23 +358,34 @@ row_skip_reason() {  # row layout -> reason, or nothing when the row runs
 }
 
 # ------------------------------------------------------------------ measurement
-echo "layout,row,workload,rep,value,unit,proxy_cpu_pct,per_cpu_s,cpu_us_per_req,errors,p99_ms,steal_ticks" > "$CSV"
+# Each measurement is one fresh proxy, a warm-up and one wrk run. Reps are interleaved: for each
+# workload, rep 1 of every row, then rep 2 (rows in rotated order), … so that load from other
+# processes that comes and goes hits all rows alike instead of one row's whole series.
+# Foreign CPU: machine-wide busy time during the run minus the proxy's, the backends' and wrk's own
+# CPU time, in % of one core. Above MAX_FOREIGN the measurement is repeated (up to RETRIES times,
+# after waiting up to QUIET_WAIT s for the machine to calm down); the last attempt counts either way.
+echo "layout,row,workload,rep,value,unit,proxy_cpu_pct,per_cpu_s,cpu_us_per_req,errors,p99_ms,foreign_cpu_pct,attempt" > "$CSV"
 declare -A R
+BACKEND_PIDS=()
+RETRIED=0
 
-run_wrk() {  # layout row workload rep port pids... -> CSV line; echoes "value cpu eff errs p99"
-  local layout=$1 row=$2 w=$3 rep=$4 port=$5; shift 5
-  local pids=("$@") url conns hdr=() f="$LOGS/$layout-$row-$w-$rep.wrk"
+# measure_wrk layout row workload rep attempt port pids... -> CSV line; echoes "value cpu eff errs p99 foreign"
+measure_wrk() {
+  local layout=$1 row=$2 w=$3 rep=$4 attempt=$5 port=$6; shift 6
+  local pids=("$@") url conns hdr=() f="$LOGS/$layout-$row-$w-$rep-$attempt.wrk"
   case $w in
     ka)    url=/small; conns=$CONNS_KA ;;
     close) url=/small; conns=$CONNS_CLOSE; hdr=(-H 'Connection: close') ;;
     bulk)  url=/big;   conns=$CONNS_BULK ;;
   esac
-  local c0 t0 c1 t1 s0 s1
-  s0=$(steal_ticks); c0=$(cpu_ticks "${pids[@]}"); t0=$(now)
-  timeout $(( DURATION + 20 )) wrk -t1 -c"$conns" -d"${DURATION}s" --latency "${hdr[@]}" "http://$HOST:$port$url" > "$f" 2>&1
-  t1=$(now); c1=$(cpu_ticks "${pids[@]}"); s1=$(steal_ticks)
-  local cpu="n/a"
+  local c0 c1 t0 t1 b0 b1 k0 k1 TIMEFORMAT='%U %S'
+  b0=$(busy_ticks); k0=$(cpu_ticks "${BACKEND_PIDS[@]}"); c0=$(cpu_ticks "${pids[@]}"); t0=$(now)
+  { time timeout $(( DURATION + 20 )) wrk -t1 -c"$conns" -d"${DURATION}s" --latency "${hdr[@]}" "http://$HOST:$port$url" > "$f" 2>&1; } 2> "$f.cpu"
+  t1=$(now); c1=$(cpu_ticks "${pids[@]}"); k1=$(cpu_ticks "${BACKEND_PIDS[@]}"); b1=$(busy_ticks)
+  local cpu="n/a" foreign
   ((${#pids[@]})) && cpu=$(awk -v c=$((c1 - c0)) -v a="$t0" -v b="$t1" -v hz="$HZ" 'BEGIN{printf "%.1f", c/hz/(b-a)*100}')
+  foreign=$(awk -v m=$((b1 - b0 - (c1 - c0) - (k1 - k0))) -v a="$t0" -v b="$t1" -v hz="$HZ" \
+    '{w=$1+$2} END{f=(m/hz-w)/(b-a)*100; if (f<0) f=0; printf "%.0f", f}' "$f.cpu")
   local rps mibs errs p99 val unit eff us
   rps=$(awk '/^Requests\/sec:/{print $2}' "$f")
   mibs=$(awk '/^Transfer\/sec:/{v=$2; u=v; sub(/^[0-9.]+/,"",u); sub(/[A-Za-z]+$/,"",v);
@@ -381,9 +398,9 @@ run_wrk() {  # layout row workload rep port pids... -> CSV line; echoes "value c
   # per proxy CPU-second: requests (or MiB) the proxy moved per second of its own CPU time
   eff=$(awk -v v="$val" -v c="$cpu" 'BEGIN{ if (v=="n/a"||c=="n/a"||c<=0) print "n/a"; else printf "%.0f", v/(c/100) }')
   us=$(awk -v v="$rps" -v c="$cpu" 'BEGIN{ if (v=="n/a"||c=="n/a"||v<=0) print "n/a"; else printf "%.1f", (c/100)/v*1e6 }')
-  echo "$layout,$row,$w,$rep,$val,$unit,$cpu,$eff,$us,$errs,$p99,$((s1 - s0))" >> "$CSV"
-  ((errs > 0)) && log "  $row $w rep$rep: $errs socket errors/non-2xx (see $f)"
-  echo "$val $cpu $eff $errs $p99"
+  echo "$layout,$row,$w,$rep,$val,$unit,$cpu,$eff,$us,$errs,$p99,$foreign,$attempt" >> "$CSV"
+  ((errs > 0)) && log "    $row $w rep$rep: $errs socket errors/non-2xx (see $f)"
+  echo "$val $cpu $eff $errs $p99 $foreign"
 }
 
 run_iperf() {  # port -> Gbit/s or n/a
@@ -394,62 +411,102 @@ run_iperf() {  # port -> Gbit/s or n/a
            console.log(b?(b/1e9).toFixed(2):"n/a")' "$f" 2>/dev/null || echo n/a
 }
 
-run_row() {  # layout row
-  local layout=$1 row=$2 k="$1,$2" port=$BE1 cpus pids=() proxy_pid="" w rep v c e p hwm
-  local why; why=$(row_skip_reason "$row" "$layout")
-  if [[ -n $why ]]; then R[$k,skip]=$why; log "$layout $row: $why"; return; fi
+wait_quiet() {  # up to QUIET_WAIT s for one second of machine load below MAX_FOREIGN (we are idle)
+  local i bg
+  for ((i = 0; i < QUIET_WAIT; i++)); do
+    bg=$(background_cpu); (( bg < MAX_FOREIGN )) && return 0
+  done
+  log "    machine still busy (${bg}% of a core): going on"
+}
+
+# measure_one layout row workload rep: fresh proxy, warm-up, one wrk run, stop. Returns 1 if the
+# proxy did not start.
+measure_one() {
+  local layout=$1 row=$2 w=$3 rep=$4 k="$1,$2" port=$BE1 cpus pids=() proxy_pid="" attempt
+  local v c e x p fo hwm fds q
   cpus=$(row_cpus "$row" "$layout")
-  local bg; bg=$(background_cpu); (( bg > BG_MAX )) && BG_MAX=$bg
-  log "$layout $row (proxy cpus: $([[ $row == direct ]] && echo - || echo "$cpus"); background load ${bg}% of a core, loadavg $(cut -d' ' -f1 /proc/loadavg))"
   [[ $row != direct ]] && port=$VIP_PORT
-  R[$k,hwm]=0; R[$k,ran]=1
-  for w in ka close bulk; do
-    [[ " $WORKLOADS " == *" $w "* ]] || continue
+  for ((attempt = 1; attempt <= RETRIES + 1; attempt++)); do
+    pids=()
     if [[ $row != direct ]]; then
       wait_free "$port" || die "port $port still busy"
-      if ! start_proxy "$row" "$port" "$HOST:$BE1,$HOST:$BE2" "$cpus"; then
-        stop_pid "$LAST_PID"; R[$k,failed]=1; unset "R[$k,ran]"; return
-      fi
+      if ! start_proxy "$row" "$port" "$HOST:$BE1,$HOST:$BE2" "$cpus"; then stop_pid "$LAST_PID"; return 1; fi
       proxy_pid=$LAST_PID
       mapfile -t pids < <(tree_pids "$proxy_pid")
     fi
     if ((WARMUP > 0)); then
       timeout $(( WARMUP + 10 )) wrk -t1 -c"$CONNS_KA" -d"${WARMUP}s" "http://$HOST:$port/small" > /dev/null 2>&1
     fi
-    local vals=() cpus_=() effs=() p99s=() errs=0
-    for ((rep = 1; rep <= REPS; rep++)); do
-      read -r v c e x p < <(run_wrk "$layout" "$row" "$w" "$rep" "$port" "${pids[@]}")
-      vals+=("$v"); cpus_+=("$c"); effs+=("$e"); p99s+=("$p"); errs=$(( errs + x ))
-      log "  $w rep$rep: $v $([[ $w == bulk ]] && echo MiB/s || echo req/s)  proxy cpu ${c}%  per cpu-s ${e}  p99 ${p}ms"
-    done
-    R[$k,$w]=$(median "${vals[@]}"); R[$k,$w,spread]=$(spread "${vals[@]}")
-    R[$k,$w,cpu]=$(median "${cpus_[@]}"); R[$k,$w,eff]=$(median "${effs[@]}"); R[$k,$w,effspread]=$(spread "${effs[@]}")
-    R[$k,$w,p99]=$(median "${p99s[@]}"); R[$k,$w,err]=$errs
+    read -r v c e x p fo < <(measure_wrk "$layout" "$row" "$w" "$rep" "$attempt" "$port" "${pids[@]}")
+    local after=""
     if [[ -n $proxy_pid ]]; then
       hwm=$(mem_kb VmHWM "${pids[@]}"); ((hwm > R[$k,hwm])) && R[$k,hwm]=$hwm
       # after the load has stopped: open fds and RSS left behind (leaks show here)
-      sleep 0.5
-      local fds=0 q; for q in "${pids[@]}"; do fds=$(( fds + $(ls "/proc/$q/fd" 2>/dev/null | wc -l) )); done
-      { echo "$layout,$row,$w-after,0,$fds,open-fds,,,,0,,"; echo "$layout,$row,$w-after,0,$(mem_kb VmRSS "${pids[@]}"),rss-kB,,,,0,,"; } >> "$CSV"
-      log "  after $w: $fds open fds, RSS $(( $(mem_kb VmRSS "${pids[@]}") / 1024 )) MiB, peak $(( hwm / 1024 )) MiB"
-      alive "$proxy_pid" || log "  WARNING: $row died during $w"
+      sleep 0.2
+      fds=0; for q in "${pids[@]}"; do fds=$(( fds + $(ls "/proc/$q/fd" 2>/dev/null | wc -l) )); done
+      after="  after: $fds fds, RSS $(( $(mem_kb VmRSS "${pids[@]}") / 1024 )) MiB"
+      { echo "$layout,$row,$w-after,$rep,$fds,open-fds,,,,0,,,$attempt"; echo "$layout,$row,$w-after,$rep,$(mem_kb VmRSS "${pids[@]}"),rss-kB,,,,0,,,$attempt"; } >> "$CSV"
+      alive "$proxy_pid" || log "    WARNING: $row died during $w"
       stop_pid "$proxy_pid"; proxy_pid=""
     fi
+    log "  $row $w rep$rep: $v $([[ $w == bulk ]] && echo MiB/s || echo req/s)  proxy cpu ${c}%  per cpu-s ${e}  p99 ${p} ms  foreign ${fo}%$after"
+    if (( fo > MAX_FOREIGN && attempt <= RETRIES )); then
+      log "    foreign load ${fo}% > ${MAX_FOREIGN}%: repeating"; RETRIED=$(( RETRIED + 1 )); wait_quiet; continue
+    fi
+    break
   done
-  if [[ $IPERF == 1 && " $IPERF_LAYOUTS " == *" $layout "* ]]; then
-    local ip=$IPERF_SRV_PORT g=() i ok=1
+  R[$k,$w,vals]+=" $v"; R[$k,$w,cpus]+=" $c"; R[$k,$w,effs]+=" $e"; R[$k,$w,p99s]+=" $p"; R[$k,$w,fos]+=" $fo"
+  R[$k,$w,err]=$(( ${R[$k,$w,err]:-0} + x ))
+}
+
+run_layout() {  # layout rows...
+  local layout=$1 row w rep i n k active=() order; shift
+  for row in "$@"; do
+    k="$layout,$row"
+    local why; why=$(row_skip_reason "$row" "$layout")
+    if [[ -n $why ]]; then R[$k,skip]=$why; log "$layout $row: $why"; continue; fi
+    active+=("$row"); R[$k,ran]=1; R[$k,hwm]=0
+  done
+  n=${#active[@]}
+  ((n)) || return
+  for w in ka close bulk; do
+    [[ " $WORKLOADS " == *" $w "* ]] || continue
+    for ((rep = 1; rep <= REPS; rep++)); do
+      log "$layout layout, $w, rep $rep/$REPS (loadavg $(cut -d' ' -f1 /proc/loadavg))"
+      for ((i = 0; i < n; i++)); do
+        row=${active[$(( (i + rep - 1) % n ))]}; k="$layout,$row"
+        [[ -n ${R[$k,failed]:-} ]] && continue
+        if ! measure_one "$layout" "$row" "$w" "$rep"; then R[$k,failed]=1; unset "R[$k,ran]"; fi
+      done
+    done
+  done
+  for row in "${active[@]}"; do
+    k="$layout,$row"
+    [[ -n ${R[$k,failed]:-} ]] && continue
+    for w in ka close bulk; do
+      [[ -n ${R[$k,$w,vals]:-} ]] || continue
+      R[$k,$w]=$(median ${R[$k,$w,vals]}); R[$k,$w,spread]=$(spread ${R[$k,$w,vals]})
+      R[$k,$w,cpu]=$(median ${R[$k,$w,cpus]}); R[$k,$w,eff]=$(median ${R[$k,$w,effs]}); R[$k,$w,effspread]=$(spread ${R[$k,$w,effs]})
+      R[$k,$w,p99]=$(median ${R[$k,$w,p99s]}); R[$k,$w,fo]=$(median ${R[$k,$w,fos]})
+    done
+  done
+  [[ $IPERF == 1 && " $IPERF_LAYOUTS " == *" $layout "* ]] || return
+  for row in "${active[@]}"; do
+    k="$layout,$row"
+    [[ -n ${R[$k,failed]:-} ]] && continue
+    local ip=$IPERF_SRV_PORT g=() j ok=1 cpus; cpus=$(row_cpus "$row" "$layout")
     if [[ $row != direct ]]; then
       ip=$IPERF_VIP_PORT; wait_free "$ip"
       start_proxy "$row" "$ip" "$HOST:$IPERF_SRV_PORT" "$cpus" || ok=0
     fi
     if ((ok)); then
-      for ((i = 1; i <= IPERF_REPS; i++)); do g+=("$(run_iperf "$ip")"); done
+      for ((j = 1; j <= IPERF_REPS; j++)); do g+=("$(run_iperf "$ip")"); done
       R[$k,iperf]=$(median "${g[@]}")
-      echo "$layout,$row,iperf,0,${R[$k,iperf]},Gbit/s,,,,0,," >> "$CSV"
-      log "  iperf3: ${g[*]} Gbit/s"
+      echo "$layout,$row,iperf,0,${R[$k,iperf]},Gbit/s,,,,0,,," >> "$CSV"
+      log "  $row iperf3: ${g[*]} Gbit/s"
     fi
     [[ $row != direct ]] && stop_pid "$LAST_PID"
-  fi
+  done
 }
 
 # Idle connections: fresh proxy, RSS before, IDLE_CONNS idle clients through it, every backend-side
@@ -576,7 +633,7 @@ for layout in $LAYOUTS; do
     shared) rows=$ROWS_SHARED ;;
     *) die "LAYOUTS: split and/or shared, not '$layout'" ;;
   esac
-  for row in $rows; do run_row "$layout" "$row"; done
+  run_layout "$layout" $rows
 done
 if [[ $IDLE == 1 ]]; then for row in $IDLE_ROWS; do run_idle "$row" silent; run_idle "$row" request; done; fi
 ELAPSED=$(( $(date +%s) - T0 ))

@@ -17,6 +17,7 @@ const QUICK = process.argv.includes('--quick');
 const IPERF_S = QUICK ? 2 : 4;
 const CONN_MS = QUICK ? 2000 : 4000;
 const CONC = 32;
+const TRIES = QUICK ? 1 : 3;
 const SRCS = Array.from({ length: 16 }, (_, i) => `198.18.0.${20 + i}`).join(',');
 const VIP = LAB.vip;
 
@@ -79,11 +80,21 @@ async function measure(lab: Lab, name: string, target: string, pid: () => number
   const p = pid();
   const pc0 = p ? procCpuSeconds(p) : 0;
   const t0 = performance.now();
-  const gbps1 = await iperf(lab, target, 5201, 1);
-  const gbps4 = await iperf(lab, target, 5201, 4);
-  await new Promise((r) => setTimeout(r, 1500));
-  await flushConntrack(lab);
-  const cr = await connrate(lab, target, 7000);
+  // Best of several short runs: the lab shares its vCPUs with whatever else the machine runs, and
+  // interference only ever lowers a figure.
+  let gbps1 = 0;
+  let gbps4 = 0;
+  for (let i = 0; i < TRIES; i++) {
+    gbps1 = Math.max(gbps1, await iperf(lab, target, 5201, 1));
+    gbps4 = Math.max(gbps4, await iperf(lab, target, 5201, 4));
+  }
+  let cr = { rate: 0, p99Ms: NaN, errors: 0 };
+  for (let i = 0; i < TRIES; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    await flushConntrack(lab);
+    const c = await connrate(lab, target, 7000);
+    if (!(c.rate <= cr.rate)) cr = c;
+  }
   const wall = (performance.now() - t0) / 1000;
   const c1 = cpuTotals();
   const row: Row = {
@@ -115,19 +126,37 @@ async function services(k: RunningDaemon, fwd: string, sched = 'rr'): Promise<vo
 }
 
 /** SYN flood through the queue path: decisions per second and per daemon CPU second. */
-async function queueDecisions(lab: Lab, k: RunningDaemon): Promise<{ perSecond: number; perCpuSecond: number; conntrack: number }> {
+async function nftCounter(lab: Lab, name: string): Promise<number> {
+  const r = await inNs(lab.ns.director, ['nft', '-j', 'list', 'counter', 'ip', 'keepvs', name]);
+  try {
+    const j = JSON.parse(r.stdout) as { nftables: { counter?: { packets: number } }[] };
+    return j.nftables.find((o) => o.counter)?.counter?.packets ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+interface QueueRate { perSecond: number; perCpuSecond: number; conntrack: number; fallback: number; cpu: number }
+
+async function queueDecisions(lab: Lab, k: RunningDaemon): Promise<QueueRate> {
   await flushConntrack(lab);
   const pid = await daemonPid(lab, k.socket);
   const pc0 = pid ? procCpuSeconds(pid) : 0;
   const t0 = performance.now();
   const secs = QUICK ? 2 : 4;
-  await inNs(lab.ns.client, ['timeout', String(secs), 'hping3', '-S', '-p', '7000', '--flood', '-q', '-a', '198.18.0.30', VIP], { timeoutMs: 30_000 });
+  const fallback0 = await nftCounter(lab, 'queue_fallback');
+  // Four floods from four of the client's own addresses (one source address alone wraps its 16-bit
+  // source port after 65 536 SYNs, and a repeated tuple is not a new connection).
+  await Promise.all(['198.18.0.20', '198.18.0.21', '198.18.0.22', '198.18.0.23'].map((src) =>
+    inNs(lab.ns.client, ['timeout', String(secs), 'hping3', '-S', '-p', '7000', '--flood', '-q', '-a', src, VIP], { timeoutMs: 30_000 })));
   const wall = (performance.now() - t0) / 1000;
   await new Promise((r) => setTimeout(r, 500));
   const cpu = pid ? procCpuSeconds(pid) - pc0 : NaN;
-  const count = await inNs(lab.ns.director, ['conntrack', '-L', '--mark', `${0x6b000000}/${0xff000000}`]);
-  const n = count.stdout.split('\n').filter((l) => l.startsWith('tcp')).length;
-  return { perSecond: Math.round(n / wall), perCpuSecond: Math.round(n / Math.max(cpu, 1e-3)), conntrack: n };
+  const count = await inNs(lab.ns.director, ['conntrack', '-C']);
+  const total = Number(count.stdout.trim());
+  const fallback = (await nftCounter(lab, 'queue_fallback')) - fallback0;
+  const n = total - fallback;
+  return { perSecond: Math.round(n / wall), perCpuSecond: Math.round(n / Math.max(cpu, 1e-3)), conntrack: n, fallback, cpu };
 }
 
 async function main(): Promise<void> {
@@ -138,7 +167,7 @@ async function main(): Promise<void> {
   }
   const lab = await labUp({ prefix: 'kvb', rsCount: 2, node: NODE });
   const rows: Row[] = [];
-  let queue: Awaited<ReturnType<typeof queueDecisions>> | null = null;
+  let queue: QueueRate | null = null;
   try {
     for (const r of lab.ns.rs) {
       await inNs(r, ['iperf3', '-s', '-D', '-p', '5201']);
@@ -194,8 +223,10 @@ async function main(): Promise<void> {
       try {
         rows.push(await measure(lab, 'keepvs proxy plane', VIP, () => pid));
       } finally {
+        // Wait for the daemon to leave (its grace period), or HAProxy cannot bind the VIP.
+        const gone = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
-        await new Promise((r) => setTimeout(r, 500));
+        await Promise.race([gone, new Promise((r) => setTimeout(r, 8000))]);
       }
     }
 
@@ -204,7 +235,7 @@ async function main(): Promise<void> {
       const dir = mkdtempSync(join(tmpdir(), 'haproxy-bench-'));
       const cfg = join(dir, 'h.cfg');
       writeFileSync(cfg, [
-        'global', '  maxconn 200000', '  nbthread 2',
+        'global', '  maxconn 9000', '  nbthread 2',
         'defaults', '  mode tcp', '  timeout connect 5s', '  timeout client 30s', '  timeout server 30s',
         'listen iperf', `  bind ${VIP}:5201`, `  server rs1 ${LAB.rs[0]}:5201`,
         'listen conns', `  bind ${VIP}:7000`, '  balance roundrobin', `  server rs1 ${LAB.rs[0]}:7000`, `  server rs2 ${LAB.rs[1]}:7000`, '',
@@ -224,14 +255,14 @@ async function main(): Promise<void> {
   writeReport(rows, queue);
 }
 
-function writeReport(rows: readonly Row[], queue: { perSecond: number; perCpuSecond: number; conntrack: number } | null): void {
+function writeReport(rows: readonly Row[], queue: QueueRate | null): void {
   const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
   const base = rows[0];
   const hap = rows.find((r) => r.name.startsWith('HAProxy'));
   const lines = [
     '# nft data plane benchmark',
     '',
-    `Run ${new Date().toISOString()} by \`node bench/nft/run.ts${QUICK ? ' --quick' : ''}\` on ${cpus().length} vCPU (${cpus()[0]?.model ?? '?'}), kernel ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}.`,
+    `Best of ${TRIES} runs per figure. Run ${new Date().toISOString()} by \`node bench/nft/run.ts${QUICK ? ' --quick' : ''}\` on ${cpus().length} vCPU (${cpus()[0]?.model ?? '?'}), kernel ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}.`,
     'Everything — client, director, real servers, load generators — shares these vCPUs, in network namespaces',
     '(src/sys/netns.ts: veth pairs and two bridges). Throughput: iperf3, client -> VIP:5201 -> RS1. New connections:',
     `bench/nft/connrate.ts, ${CONC} connects in flight for ${CONN_MS / 1000} s from 16 client addresses to VIP:7000 (two RS that close at once).`,
@@ -244,9 +275,9 @@ function writeReport(rows: readonly Row[], queue: { perSecond: number; perCpuSec
     '## Queue path decision rate (SYN flood)',
     '',
     queue
-      ? `hping3 --flood SYNs to an lc service for ${QUICK ? 2 : 4} s: ${queue.conntrack} connections decided by the core and forwarded ` +
-        `(${queue.perSecond} /s wall clock; ${queue.perCpuSecond} decisions per second of keepvs CPU time, i.e. per core). ` +
-        'SYNs beyond the queue\'s capacity overflow and take the fail-open path (in-kernel fallback), counted apart.'
+      ? `Four hping3 --flood SYN streams to an lc service for ${QUICK ? 2 : 4} s: ${queue.conntrack} new connections decided by the core and ` +
+        `forwarded (${queue.perSecond} /s wall clock), using ${queue.cpu.toFixed(2)} s of keepvs CPU: **${queue.perCpuSecond} decisions per CPU-second** ` +
+        `(per core). ${queue.fallback} further SYNs overflowed the 4096-deep queue and took the fail-open path (in-kernel fallback, counter queue_fallback).`
       : 'not measured',
     '',
   ];

@@ -13,6 +13,7 @@ import type { Service } from '../../src/core/service.ts';
 import { SCHEDULERS } from '../../src/core/sched/index.ts';
 import { SCHEDULER_NAMES, type SchedContext, type SchedPacket, type SchedulerName } from '../../src/core/sched/scheduler.ts';
 import { makeService, seededRandom } from '../../test/core/fixtures.ts';
+import { connTableBench } from './conn-table.ts';
 
 const SIZES = [10, 1_000, 10_000] as const;
 const BATCH = 1_000;
@@ -168,6 +169,15 @@ function main(): void {
     const ratio = a?.medianNs && b?.medianNs ? `${(b.medianNs / a.medianNs).toFixed(2)}×` : 'n/a';
     lines.push(`| ${sched} | ${ratio} |`);
   }
+  const ct = connTableBench();
+  lines.push('');
+  lines.push('Connection table at 1 000 000 entries (bench/sched/conn-table.ts; expiry walks the clock in 1 s ticks as director.tick does):');
+  lines.push('');
+  lines.push('| operation | ns per entry |');
+  lines.push('|---|---:|');
+  for (const r of ct.rows) lines.push(`| ${r.op} | ${fmtNs(r.nsPerEntry)} |`);
+  lines.push('');
+  lines.push(`Heap per entry, Conn record and its addresses included: ${Math.round(ct.heapBytesPerEntry)} B.`);
   const text = lines.join('\n') + '\n';
   process.stdout.write(text);
   const here = dirname(fileURLToPath(import.meta.url));

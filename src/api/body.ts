@@ -6,6 +6,7 @@ import type { CoreError } from '../core/errors.ts';
 import type { Result } from '../core/result.ts';
 import type { DestSpec, FwdMethod, TunnelOptions } from '../core/dest.ts';
 import { type ServiceKey, type ServiceOptions, SVC_F, DEFAULT_PERSISTENT_TIMEOUT } from '../core/service.ts';
+import { type ProxyProtocolChoice, isProxyProtocolChoice } from '../core/proxy-protocol.ts';
 import {
   parseAddress, parseFwdMethod, parseNetmask, parsePort, parseProtocol, parseSchedFlags, parseSetTimeout, parseTunnel,
 } from '../config/values.ts';
@@ -76,6 +77,14 @@ function bool(o: Obj, field: string, key: string, dflt: boolean): boolean {
   return v;
 }
 
+/** keepvs's "proxyProtocol": "v1" | "v2" | "none" | null (absent = null). */
+function proxyProtocol(o: Obj, field: string): ProxyProtocolChoice | null {
+  const v = o.proxyProtocol;
+  if (v === undefined || v === null) return null;
+  if (!isProxyProtocolChoice(v)) fail(join(field, 'proxyProtocol'), 'expected "v1", "v2", "none" or null');
+  return v;
+}
+
 // ---------------------------------------------------------------- ServiceRef
 
 function serviceRef(v: unknown, field: string): ServiceKey {
@@ -96,7 +105,7 @@ function serviceRef(v: unknown, field: string): ServiceKey {
 
 // ---------------------------------------------------------------- ServiceOptionsBody
 
-const OPTION_KEYS = ['scheduler', 'persistent', 'netmask', 'pe', 'ops', 'schedFlags'] as const;
+const OPTION_KEYS = ['scheduler', 'persistent', 'netmask', 'pe', 'ops', 'schedFlags', 'proxyProtocol'] as const;
 
 function serviceOptions(v: unknown, field: string, key: ServiceKey): ServiceOptions {
   const o = v === undefined ? {} : object(v, field);
@@ -124,12 +133,14 @@ function serviceOptions(v: unknown, field: string, key: ServiceKey): ServiceOpti
   const sf = o.schedFlags ?? [];
   if (!Array.isArray(sf) || !sf.every((x) => typeof x === 'string')) fail(join(field, 'schedFlags'), 'expected an array of flag names');
   flags |= parsed(join(field, 'schedFlags'), parseSchedFlags(sf as string[], scheduler));
-  return { scheduler: scheduler as ServiceOptions['scheduler'], flags, timeout, netmask, pe };
+  // A service's "none" is the same as no default at all.
+  const pp = proxyProtocol(o, field);
+  return { scheduler: scheduler as ServiceOptions['scheduler'], flags, timeout, netmask, pe, proxyProtocol: pp === 'none' ? null : pp };
 }
 
 // ---------------------------------------------------------------- DestBody
 
-const DEST_KEYS = ['addr', 'port', 'fwd', 'weight', 'uThreshold', 'lThreshold', 'tunnel'] as const;
+const DEST_KEYS = ['addr', 'port', 'fwd', 'weight', 'uThreshold', 'lThreshold', 'tunnel', 'proxyProtocol'] as const;
 
 /** Dest port defaults to the service port, as ipvsadm's -r host without :port does. */
 function destPort(o: Obj, field: string, key: ServiceKey): number {
@@ -158,7 +169,8 @@ function destBody(v: unknown, field: string, key: ServiceKey): DestSpec {
   const uThreshold = int(o, field, 'uThreshold', 0);
   const lThreshold = int(o, field, 'lThreshold', 0);
   const t = tunnel(o.tunnel, join(field, 'tunnel'));
-  return t ? { addr, port, fwd, weight, uThreshold, lThreshold, tunnel: t } : { addr, port, fwd, weight, uThreshold, lThreshold };
+  const pp = proxyProtocol(o, field);
+  return { addr, port, fwd, weight, uThreshold, lThreshold, ...(t ? { tunnel: t } : {}), proxyProtocol: pp };
 }
 
 function destRef(v: unknown, field: string, key: ServiceKey): { addr: Addr; port: number } {

@@ -17,6 +17,8 @@ export interface ServiceOptionsBody {
   readonly pe: string | null;
   readonly ops: boolean;
   readonly schedFlags: readonly string[];
+  /** keepvs: the PROXY protocol default of the service's dests; "none" and null (or absent) = none. */
+  readonly proxyProtocol?: 'v1' | 'v2' | 'none' | null;
 }
 
 /** docs/api.md: DestBody */
@@ -28,6 +30,8 @@ export interface DestBody {
   readonly uThreshold: number;
   readonly lThreshold: number;
   readonly tunnel: null | { readonly type: 'ipip' | 'gue' | 'gre'; readonly port: number; readonly csum: 'nocsum' | 'csum' | 'remcsum' };
+  /** keepvs: this dest's own PROXY protocol choice; "none" = off whatever the service says; null (or absent) = the service's. */
+  readonly proxyProtocol?: 'v1' | 'v2' | 'none' | null;
 }
 
 export interface TimeoutsBody {

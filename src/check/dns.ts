@@ -8,6 +8,7 @@ import { randomInt } from 'node:crypto';
 import type { CheckTarget, DnsCheckSpec } from './spec.ts';
 import { DNS_TYPES, KEEPALIVED_DEFAULTS } from './spec.ts';
 import { type CheckResult, checkResult } from './result.ts';
+import type { CheckSignal } from './cancel.ts';
 import { unsupportedOption } from './connect.ts';
 
 /** dns_make_query: header, QNAME built label by label as keepalived splits on dots, QTYPE, QCLASS IN. */
@@ -42,7 +43,7 @@ export function judgeReply(id: number, msg: Buffer): ReplyVerdict {
   return rcode === 0 ? 'ok' : { rcode };
 }
 
-export function check(spec: DnsCheckSpec, target: CheckTarget, signal?: AbortSignal): Promise<CheckResult> {
+export function check(spec: DnsCheckSpec, target: CheckTarget, signal?: CheckSignal): Promise<CheckResult> {
   const started = performance.now();
   const unsupported = unsupportedOption(target, started);
   if (unsupported) return Promise.resolve(unsupported);

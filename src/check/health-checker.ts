@@ -4,8 +4,8 @@
 // quorum state (quorum.ts) and publishes what changed as events. It never touches the director:
 // the daemon applies `dest-*` events to it. Notify scripts and the LVS notify FIFO are run here,
 // as keepalived's checker process runs them.
-import { setMaxListeners } from 'node:events';
 import type { CheckResult, CheckCode } from './result.ts';
+import { CheckCancel } from './cancel.ts';
 import { checkResult } from './result.ts';
 import type {
   CheckerSpec, NotifyScriptSpec, ResolvedChecker, ResolvedVirtualServer, SpecProblem, VirtualServerSpec,
@@ -32,6 +32,7 @@ import {
   createScriptRunner, checkScriptSecurity, defaultScriptUser, lookupScriptUser,
 } from '../sys/exec.ts';
 import { type Pinger, createPinger } from '../sys/ping-socket.ts';
+import { type TcpConnector, createTcpConnector } from '../sys/tcp-connect.ts';
 
 /** How one attempt is made; tests and benchmarks replace these. */
 export interface Probes {
@@ -62,6 +63,8 @@ export interface HealthCheckerOptions {
   readonly probes?: Partial<Probes>;
   readonly runner?: ScriptRunner;
   readonly pinger?: Pinger;
+  /** TCP_CHECK connects: default a koffi/epoll connector; null forces Node's net. */
+  readonly tcpConnector?: TcpConnector | null;
   readonly files?: TrackFiles;
   /** global_defs enable_script_security. */
   readonly scriptSecurity?: boolean;
@@ -157,11 +160,12 @@ export class HealthChecker {
   #checks = 0;
   #runner: ScriptRunner | null = null;
   #pinger: Pinger | null = null;
+  #connector: TcpConnector | null | undefined = undefined;
   #scriptIds = new Map<NotifyScriptSpec, ScriptIdentity | null>();
   #started = false;
   #stopped = false;
-  /** One signal for every check in flight: stop() aborts them all (an AbortController per check costs more than the check's bookkeeping). */
-  readonly #abort = new AbortController();
+  /** One signal for every check in flight: stop() aborts them all (see cancel.ts). */
+  readonly #abort = new CheckCancel();
 
   constructor(opts: HealthCheckerOptions) {
     this.#opts = opts;
@@ -169,8 +173,6 @@ export class HealthChecker {
     this.#random = opts.random ?? Math.random;
     this.#probes = { ...defaultProbes, ...opts.probes };
     this.#scheduler = new Scheduler(this.#clock, opts.concurrency ?? DEFAULT_CONCURRENCY);
-    // Every check in flight listens on the one signal; that is by design, not a leak.
-    setMaxListeners(0, this.#abort.signal);
     for (const spec of opts.virtualServers) {
       const { vs, problems } = resolveVirtualServer(spec);
       this.problems.push(...problems);
@@ -228,6 +230,7 @@ export class HealthChecker {
       this.#publish(vi, s.events);
     });
     this.#pinger?.close();
+    this.#connector?.close();
   }
 
   snapshot(): HealthSnapshot {
@@ -260,6 +263,11 @@ export class HealthChecker {
 
   #runnerOnce(): ScriptRunner {
     return (this.#runner ??= this.#opts.runner ?? createScriptRunner());
+  }
+
+  #connectorOnce(): TcpConnector | null {
+    if (this.#connector === undefined) this.#connector = this.#opts.tcpConnector !== undefined ? this.#opts.tcpConnector : createTcpConnector();
+    return this.#connector;
   }
 
   #pingerOnce(): Pinger {
@@ -359,7 +367,7 @@ export class HealthChecker {
     const startedAt = this.#clock.now();
     let result: CheckResult;
     try {
-      result = await this.#probe(run, this.#abort.signal);
+      result = await this.#probe(run, this.#abort);
     } catch (e) {
       result = checkResult(false, 'SOCKERR', `checker error: ${(e as Error).message}`, performance.now());
     }
@@ -380,12 +388,12 @@ export class HealthChecker {
     this.#schedule(run, s.nextAt);
   }
 
-  #probe(run: CheckerRun, signal: AbortSignal): Promise<CheckResult> {
+  #probe(run: CheckerRun, signal: CheckCancel): Promise<CheckResult> {
     const c = run.checker;
     const spec = c.spec;
     const p = this.#probes;
     switch (spec.type) {
-      case 'TCP_CHECK': return p.tcp(spec, c.target!, signal);
+      case 'TCP_CHECK': return p.tcp(spec, c.target!, signal, this.#connectorOnce());
       case 'HTTP_GET':
       case 'SSL_GET':
         return p.http(spec, c.target!, signal, { urlIndex: run.state.urlIndex, rsVirtualhost: c.rsVirtualhost, vsVirtualhost: c.vsVirtualhost });

@@ -19,6 +19,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { CheckTarget, HttpGetSpec, UrlSpec } from './spec.ts';
 import { KEEPALIVED_DEFAULTS, regexFlags } from './spec.ts';
 import { type CheckResult, checkResult } from './result.ts';
+import type { CheckSignal } from './cancel.ts';
 import { connectFailure, unsupportedOption } from './connect.ts';
 
 export interface HttpContext {
@@ -150,7 +151,7 @@ export function judge(url: UrlSpec, reader: { headText: string | null; digest():
   return checkResult(true, 'L7OK', `HTTP status ${status}`, started);
 }
 
-export function check(spec: HttpGetSpec, target: CheckTarget, signal: AbortSignal | undefined, ctx: HttpContext): Promise<CheckResult> {
+export function check(spec: HttpGetSpec, target: CheckTarget, signal: CheckSignal | undefined, ctx: HttpContext): Promise<CheckResult> {
   const started = performance.now();
   const unsupported = unsupportedOption(target, started);
   if (unsupported) return Promise.resolve(unsupported);

@@ -5,6 +5,7 @@
 // checker that starts a process per check.
 import type { MiscCheckSpec } from './spec.ts';
 import { type CheckResult, checkResult } from './result.ts';
+import type { CheckSignal } from './cancel.ts';
 import type { ScriptIdentity, ScriptRunner } from '../sys/exec.ts';
 
 export interface MiscContext {
@@ -21,7 +22,7 @@ export function judgeExit(spec: Pick<MiscCheckSpec, 'misc_dynamic'>, exitCode: n
   return { ok: false };
 }
 
-export async function check(spec: MiscCheckSpec, signal: AbortSignal | undefined, ctx: MiscContext): Promise<CheckResult> {
+export async function check(spec: MiscCheckSpec, signal: CheckSignal | undefined, ctx: MiscContext): Promise<CheckResult> {
   const started = performance.now();
   const r = await ctx.runner.run({ argv: spec.misc_path, identity: ctx.identity, timeoutMs: ctx.timeoutMs, signal });
   if (signal?.aborted) return checkResult(false, 'ABORTED', 'aborted', started);

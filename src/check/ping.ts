@@ -2,9 +2,10 @@
 // the matching echo reply within connect_timeout. The sockets live in src/sys/ping-socket.ts.
 import type { CheckTarget, PingCheckSpec } from './spec.ts';
 import { type CheckResult, checkResult } from './result.ts';
+import type { CheckSignal } from './cancel.ts';
 import type { Pinger } from '../sys/ping-socket.ts';
 
-export async function check(_spec: PingCheckSpec, target: CheckTarget, signal: AbortSignal | undefined, pinger: Pinger): Promise<CheckResult> {
+export async function check(_spec: PingCheckSpec, target: CheckTarget, signal: CheckSignal | undefined, pinger: Pinger): Promise<CheckResult> {
   const started = performance.now();
   const a = await pinger.ping(target.address, target.connectTimeoutMs, signal);
   switch (a.verdict) {

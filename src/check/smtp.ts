@@ -7,6 +7,7 @@ import net from 'node:net';
 import type { CheckTarget, SmtpCheckSpec } from './spec.ts';
 import { KEEPALIVED_DEFAULTS } from './spec.ts';
 import { type CheckResult, checkResult } from './result.ts';
+import type { CheckSignal } from './cancel.ts';
 import { connectFailure, unsupportedOption } from './connect.ts';
 
 /** smtp_get_status: 3 digits then a space or the end of the line ("220\r" is not a status, as in keepalived), else -1. */
@@ -18,7 +19,7 @@ export function smtpStatus(line: string): number {
   return Number(m[1]);
 }
 
-export function check(spec: SmtpCheckSpec, target: CheckTarget, signal?: AbortSignal): Promise<CheckResult> {
+export function check(spec: SmtpCheckSpec, target: CheckTarget, signal?: CheckSignal): Promise<CheckResult> {
   const started = performance.now();
   const unsupported = unsupportedOption(target, started);
   if (unsupported) return Promise.resolve(unsupported);

@@ -5,10 +5,17 @@
 import net from 'node:net';
 import type { CheckTarget, TcpCheckSpec } from './spec.ts';
 import { type CheckResult, checkResult } from './result.ts';
+import type { CheckSignal } from './cancel.ts';
 import { connectFailure, unsupportedOption } from './connect.ts';
+import type { TcpConnector } from '../sys/tcp-connect.ts';
 
-export function check(_spec: TcpCheckSpec, target: CheckTarget, signal?: AbortSignal): Promise<CheckResult> {
+/**
+ * With a connector (src/sys/tcp-connect.ts, the health checker's default) the connect is a bare
+ * socket through koffi, which also honours bind_if and fwmark; without one, Node's net.
+ */
+export function check(_spec: TcpCheckSpec, target: CheckTarget, signal?: CheckSignal, connector?: TcpConnector | null): Promise<CheckResult> {
   const started = performance.now();
+  if (connector) return viaConnector(connector, target, signal, started);
   const unsupported = unsupportedOption(target, started);
   if (unsupported) return Promise.resolve(unsupported);
   return new Promise((resolve) => {
@@ -39,4 +46,18 @@ export function check(_spec: TcpCheckSpec, target: CheckTarget, signal?: AbortSi
     });
     sock.once('error', (e: NodeJS.ErrnoException) => finish(connectFailure(e, started)));
   });
+}
+
+async function viaConnector(connector: TcpConnector, target: CheckTarget, signal: CheckSignal | undefined, started: number): Promise<CheckResult> {
+  const a = await connector.connect({
+    family: target.family, address: target.address, port: target.port, timeoutMs: target.connectTimeoutMs,
+    bindto: target.bindto, bindPort: target.bindPort, bindIf: target.bindIf, fwmark: target.fwmark,
+  }, signal);
+  switch (a.verdict) {
+    case 'connected': return checkResult(true, 'L4OK', 'connected', started);
+    case 'timeout': return checkResult(false, 'L4TOUT', `connect timeout after ${target.connectTimeoutMs} ms`, started);
+    case 'refused': return checkResult(false, 'L4CON', a.detail, started);
+    case 'aborted': return checkResult(false, 'ABORTED', a.detail, started);
+    default: return checkResult(false, 'SOCKERR', `socket setup: ${a.detail}`, started);
+  }
 }

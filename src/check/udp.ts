@@ -9,6 +9,7 @@ import dgram from 'node:dgram';
 import type { CheckTarget, UdpCheckSpec } from './spec.ts';
 import { KEEPALIVED_DEFAULTS, parseHex } from './spec.ts';
 import { type CheckResult, checkResult } from './result.ts';
+import type { CheckSignal } from './cancel.ts';
 import { unsupportedOption } from './connect.ts';
 
 /** keepalived fills an absent payload with a repeating pattern (lib/utils.c: set_buf); any bytes do. */
@@ -31,7 +32,7 @@ export function replyMatches(spec: UdpCheckSpec, reply: Uint8Array): boolean {
   return true;
 }
 
-export function check(spec: UdpCheckSpec, target: CheckTarget, signal?: AbortSignal): Promise<CheckResult> {
+export function check(spec: UdpCheckSpec, target: CheckTarget, signal?: CheckSignal): Promise<CheckResult> {
   const started = performance.now();
   const unsupported = unsupportedOption(target, started);
   if (unsupported) return Promise.resolve(unsupported);

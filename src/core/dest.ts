@@ -3,6 +3,7 @@
 import type { Addr } from './addr.ts';
 import { Stats } from './stats.ts';
 import type { Service } from './service.ts';
+import type { DestProxyProtocol } from './proxy-protocol.ts';
 
 /** Forwarding method. 'fullnat' is a keepvs extension (shown as FullNat); 'local' is the kernel's LOCALNODE. */
 export type FwdMethod = 'masq' | 'local' | 'tunnel' | 'route' | 'fullnat';
@@ -29,6 +30,11 @@ export interface DestSpec {
   readonly uThreshold: number;
   readonly lThreshold: number;
   readonly tunnel?: TunnelOptions;
+  /**
+   * keepvs: this dest's own PROXY protocol choice; 'none' turns it off even when the service has
+   * one; null or absent = the service's (effectiveProxyProtocol).
+   */
+  readonly proxyProtocol?: DestProxyProtocol;
 }
 
 /** include/uapi/linux/ip_vs.h: dest flags. */
@@ -49,6 +55,8 @@ export class Dest {
   uThreshold: number;
   lThreshold: number;
   tunnel: TunnelOptions | undefined;
+  /** The dest's own PROXY protocol choice (null = its service's). */
+  proxyProtocol: DestProxyProtocol;
   flags: number = DEST_F.AVAILABLE;
   activeConns = 0;
   inactConns = 0;
@@ -65,6 +73,7 @@ export class Dest {
     this.uThreshold = spec.uThreshold;
     this.lThreshold = spec.lThreshold;
     this.tunnel = spec.tunnel;
+    this.proxyProtocol = spec.proxyProtocol ?? null;
   }
 
   get overloaded(): boolean {
@@ -74,6 +83,14 @@ export class Dest {
   get available(): boolean {
     return (this.flags & DEST_F.AVAILABLE) !== 0;
   }
+}
+
+/** The spec that would re-create this dest as it is configured now (to undo an edit, to re-apply it). */
+export function destSpecOf(d: Dest): DestSpec {
+  return {
+    addr: d.addr, port: d.port, fwd: d.fwd, weight: d.weight, uThreshold: d.uThreshold, lThreshold: d.lThreshold,
+    ...(d.tunnel ? { tunnel: d.tunnel } : {}), proxyProtocol: d.proxyProtocol,
+  };
 }
 
 /** include/net/ip_vs.h: ip_vs_dest_conn_overhead = (activeconns << 8) + inactconns. */

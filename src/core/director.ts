@@ -20,6 +20,7 @@ import { Timeouts, CONN_EXPIRE_LATER_MS, CONN_NEW_TIMEOUT_MS } from './conn/time
 import { connInitialState, setConnState, type ConnPacket } from './conn/protocol.ts';
 import { estimatorTick, ESTIMATOR_PERIOD_MS } from './estimator.ts';
 import { type RandomSource, xorshift128 } from './random.ts';
+import { proxyProtocolProblem } from './proxy-protocol.ts';
 
 /** A new flow as the data plane sees it: the packet's 5-tuple (and its firewall mark, if any). */
 export interface Flow {
@@ -285,12 +286,9 @@ export class Director {
     d.dest.stats.counters.conns++;
     svc.stats.counters.conns++;
     this.totals.counters.conns++;
-    if (onePacket) {
-      // ip_vs_core.c: one-packet conns are never hashed and are freed right after transmit.
-      this.#releaseConn(conn);
-    } else {
-      this.conns.insert(conn);
-    }
+    // ip_vs_core.c: one-packet conns are never hashed; the data plane counts the datagram and
+    // frees the entry right after transmit with expireNow().
+    if (!onePacket) this.conns.insert(conn);
     return { ...d, conn };
   }
 
@@ -527,6 +525,9 @@ export function validateService(key: ServiceKey, o: ServiceOptions): Result<void
   if (persistent && (!Number.isInteger(o.timeout) || o.timeout < 1 || o.timeout > MAX_TIMEOUT)) {
     return err(coreError('TIMEOUT_INVALID', undefined, { timeout: o.timeout }));
   }
+  // keepvs: the PROXY protocol has no kernel counterpart (src/core/proxy-protocol.ts).
+  const pp = proxyProtocolProblem(o.proxyProtocol, key.kind === 'addr' ? key.protocol : null, false);
+  if (pp !== null) return err(coreError('PROXY_PROTOCOL_INVALID', pp, { proxyProtocol: o.proxyProtocol }));
   const family = serviceFamily(key);
   if (family === 6 ? !(Number.isInteger(o.netmask) && o.netmask >= 1 && o.netmask <= 128)
     : !(Number.isInteger(o.netmask) && o.netmask >= 0 && o.netmask <= 0xffffffff)) {
@@ -550,6 +551,8 @@ export function validateDest(svc: Service, spec: DestSpec): Result<DestSpec, Cor
   if (!Number.isInteger(spec.port) || spec.port < 0 || spec.port > 65535) return err(coreError('PORT_INVALID', undefined, { port: spec.port }));
   if (spec.addr.family !== svc.family && spec.fwd !== 'tunnel') return err(coreError('FAMILY_MISMATCH'));
   if (spec.tunnel && spec.tunnel.type === 'gue' && spec.tunnel.port === 0) return err(coreError('TUNNEL_INVALID', 'tunnel port is zero'));
+  const pp = proxyProtocolProblem(spec.proxyProtocol, svc.key.kind === 'addr' ? svc.key.protocol : null, true);
+  if (pp !== null) return err(coreError('PROXY_PROTOCOL_INVALID', pp, { proxyProtocol: spec.proxyProtocol }));
   const port = forcedDestPort(svc, spec.fwd, spec.port);
   return ok(port === spec.port ? spec : { ...spec, port });
 }
@@ -560,6 +563,8 @@ function applyDestSpec(d: Dest, s: DestSpec, add: boolean): void {
   d.weight = s.weight;
   d.fwd = s.fwd;
   d.tunnel = s.tunnel;
+  // keepvs: like every other field of an edit, an absent choice is the default (inherit).
+  d.proxyProtocol = s.proxyProtocol ?? null;
   if (s.uThreshold === 0 || s.uThreshold > d.uThreshold) d.flags &= ~DEST_F.OVERLOAD;
   d.uThreshold = s.uThreshold;
   d.lThreshold = s.lThreshold;

@@ -23,6 +23,7 @@ export const CORE_ERRORS = {
   LOWER_ABOVE_UPPER: { errno: 'ERANGE', text: 'lower threshold is above the upper threshold' },
   FAMILY_MISMATCH: { errno: 'EAFNOSUPPORT', text: 'Different address family is allowed only for tunneling servers' },
   TUNNEL_INVALID: { errno: 'EINVAL', text: 'invalid tunnel options' },
+  PROXY_PROTOCOL_INVALID: { errno: 'EINVAL', text: 'invalid PROXY protocol choice' },
   TOO_MANY_DESTS: { errno: 'EINVAL', text: 'too many destinations for the scheduler table' },
   SET_TIMEOUT_INVALID: { errno: 'EINVAL', text: 'timeout out of range 0..2678400' },
   NO_DEST_AVAILABLE: { errno: 'ENOENT', text: 'no destination available' },

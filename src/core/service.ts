@@ -5,6 +5,7 @@ import { type Addr, type Family, endpointText } from './addr.ts';
 import type { Dest } from './dest.ts';
 import { Stats } from './stats.ts';
 import type { Scheduler, SchedulerName } from './sched/scheduler.ts';
+import type { ProxyProtocolVersion } from './proxy-protocol.ts';
 
 export type Protocol = 'tcp' | 'udp' | 'sctp';
 
@@ -40,6 +41,11 @@ export interface ServiceOptions {
   readonly netmask: number;
   /** Persistence engine ('sip') or null. */
   readonly pe: string | null;
+  /**
+   * keepvs: the PROXY protocol header sent to this service's real servers by default (a dest may
+   * choose otherwise, see Dest.proxyProtocol); null or absent = none.
+   */
+  readonly proxyProtocol?: ProxyProtocolVersion | null;
 }
 
 export function serviceFamily(key: ServiceKey): Family {

@@ -8,6 +8,7 @@ import type { Director } from './director.ts';
 import { connStateName } from './conn/protocol.ts';
 import { readRates } from './estimator.ts';
 import { addrFromU32 } from './addr.ts';
+import { type DestProxyProtocol, type ProxyProtocolVersion, effectiveProxyProtocol } from './proxy-protocol.ts';
 
 export interface StatsSnapshot {
   readonly counters: Counters;
@@ -28,6 +29,10 @@ export interface DestSnapshot {
   readonly persistConns: number;
   readonly overloaded: boolean;
   readonly tunnel: TunnelOptions | null;
+  /** keepvs: the dest's own PROXY protocol choice ('none' = off; null = its service's). */
+  readonly proxyProtocol?: DestProxyProtocol;
+  /** keepvs: the PROXY protocol header this dest's connections get (null = none). */
+  readonly effectiveProxyProtocol?: ProxyProtocolVersion | null;
   readonly stats: StatsSnapshot;
 }
 
@@ -47,6 +52,8 @@ export interface ServiceSnapshot {
   /** IPv4: dotted netmask text; IPv6: prefix length as text. */
   readonly netmask: string;
   readonly pe: string | null;
+  /** keepvs: the PROXY protocol default of the service's dests (null = none). */
+  readonly proxyProtocol?: ProxyProtocolVersion | null;
   readonly stats: StatsSnapshot;
   /** Kernel list order (newest first). */
   readonly dests: readonly DestSnapshot[];
@@ -98,7 +105,9 @@ export function destSnapshot(d: Dest): DestSnapshot {
   return {
     addr: d.addr.text, family: d.addr.family, port: d.port, fwd: d.fwd, weight: d.weight,
     uThreshold: d.uThreshold, lThreshold: d.lThreshold, activeConns: d.activeConns, inactConns: d.inactConns,
-    persistConns: d.persistConns, overloaded: d.overloaded, tunnel: d.tunnel ?? null, stats: statsSnapshot(d.stats),
+    persistConns: d.persistConns, overloaded: d.overloaded, tunnel: d.tunnel ?? null,
+    proxyProtocol: d.proxyProtocol, effectiveProxyProtocol: effectiveProxyProtocol(d.proxyProtocol, d.svc.options.proxyProtocol),
+    stats: statsSnapshot(d.stats),
   };
 }
 
@@ -117,6 +126,7 @@ export function serviceSnapshot(svc: Service): ServiceSnapshot {
     timeout: o.timeout,
     netmask: svc.family === 4 ? addrFromU32(o.netmask).text : String(o.netmask),
     pe: o.pe,
+    proxyProtocol: o.proxyProtocol ?? null,
     stats: statsSnapshot(svc.stats),
     dests: svc.dests.map(destSnapshot),
   };

@@ -6,7 +6,7 @@ import { createLogger, type Logger } from './log.ts';
 import { installSignals, signum } from './signals.ts';
 import { startDaemon, StartError, type Daemon } from './wiring.ts';
 import { createPlane } from './planes.ts';
-import { testConfig } from './config.ts';
+import { dumpConfig, testConfig } from './config.ts';
 import { createSdNotifier } from '../sys/sd-notify.ts';
 
 /** --api's token: the file's first line, else KEEPVS_API_TOKEN. */
@@ -116,10 +116,19 @@ export async function main(args: readonly string[]): Promise<number> {
       return 0;
     }
     case 'config-test': {
-      const r = await testConfig(inv.options.configFile);
+      const opts = { configId: inv.options.configId };
+      const r = inv.dumpConf ? await dumpConfig(inv.options.configFile, opts) : { ...(await testConfig(inv.options.configFile, opts)), text: '' };
       const text = r.lines.map((l) => `${l}\n`).join('');
       if (inv.logFile) writeFileSync(inv.logFile, text);
       else process.stderr.write(text);
+      process.stdout.write(r.text);
+      return r.exitCode;
+    }
+    case 'dump-conf': {
+      // keepalived -d dumps the configuration to its log and keeps running; keepvs prints it and exits.
+      const r = await dumpConfig(inv.options.configFile, { configId: inv.options.configId });
+      process.stderr.write(r.lines.map((l) => `${l}\n`).join(''));
+      process.stdout.write(r.text);
       return r.exitCode;
     }
     case 'run':

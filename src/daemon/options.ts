@@ -26,11 +26,14 @@ export interface DaemonOptions {
   readonly apiTokenFile: string | null;
   readonly graceSeconds: number;
   readonly dumpDir: string;
+  /** -i: the config id @ID lines are matched against; null = the short host name. */
+  readonly configId: string | null;
 }
 
 export type Invocation =
   | { readonly kind: 'run'; readonly options: DaemonOptions }
-  | { readonly kind: 'config-test'; readonly options: DaemonOptions; readonly logFile: string | null }
+  | { readonly kind: 'config-test'; readonly options: DaemonOptions; readonly logFile: string | null; readonly dumpConf: boolean }
+  | { readonly kind: 'dump-conf'; readonly options: DaemonOptions }
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
   | { readonly kind: 'signum'; readonly name: string }
@@ -38,7 +41,8 @@ export type Invocation =
 
 type Val =
   | 'use-file' | 'vrrp' | 'check' | 'log-console' | 'log-detail' | 'dont-fork' | 'pid' | 'config-test'
-  | 'version' | 'help' | 'signum' | 'dataplane' | 'control' | 'api' | 'api-token-file' | 'grace' | 'dump-dir';
+  | 'version' | 'help' | 'signum' | 'dataplane' | 'control' | 'api' | 'api-token-file' | 'grace' | 'dump-dir'
+  | 'config-id' | 'dump-conf';
 
 interface FlagRow extends OptionSpec<Val> {
   /** The argument's name in --help, and the help line. */
@@ -56,6 +60,8 @@ export const FLAGS: readonly FlagRow[] = [
   { short: 'D', long: 'log-detail', arg: 'none', val: 'log-detail', keepalived: true, help: 'Detailed log messages' },
   { short: 'n', long: 'dont-fork', arg: 'none', val: 'dont-fork', keepalived: true, help: "Don't fork the daemon process (keepvs never forks)" },
   { short: 'p', long: 'pid', arg: 'required', val: 'pid', metavar: 'FILE', keepalived: true, help: 'Use specified pidfile for parent process' },
+  { short: 'd', long: 'dump-conf', arg: 'none', val: 'dump-conf', keepalived: true, help: 'Dump the configuration data (keepvs: print it and exit)' },
+  { short: 'i', long: 'config-id', arg: 'required', val: 'config-id', metavar: 'id', keepalived: true, help: 'Skip any configuration lines beginning \'@\' that don\'t match id' },
   { short: 't', long: 'config-test', arg: 'optional', val: 'config-test', metavar: 'LOG_FILE', keepalived: true, help: 'Check the configuration for obvious errors, output to stderr by default' },
   { long: 'signum', arg: 'required', val: 'signum', metavar: 'SIGFUNC', keepalived: true, help: 'Return signal number for STOP, RELOAD, DATA, STATS' },
   { short: 'v', long: 'version', arg: 'none', val: 'version', keepalived: true, help: 'Display the version number' },
@@ -87,6 +93,8 @@ export function parseDaemonArgs(args: readonly string[]): Invocation {
   let apiTokenFile: string | null = null;
   let graceSeconds = DEFAULT_GRACE_SECONDS;
   let dumpDir = DEFAULT_DUMP_DIR;
+  let configId: string | null = null;
+  let dumpConf = false;
   let help = false;
   let version = false;
   let signumName: string | null = null;
@@ -135,6 +143,8 @@ export function parseDaemonArgs(args: readonly string[]): Invocation {
         break;
       }
       case 'dump-dir': dumpDir = arg; break;
+      case 'config-id': configId = arg; break;
+      case 'dump-conf': dumpConf = true; break;
     }
   }
   const extra = p.nextLeftover();
@@ -146,9 +156,10 @@ export function parseDaemonArgs(args: readonly string[]): Invocation {
   const both = vrrpOnly === checkOnly;
   const options: DaemonOptions = {
     configFile, vrrp: both || vrrpOnly, check: both || checkOnly, logConsole, logDetail, dontFork, pidFile,
-    dataplane, control, api, apiTokenFile, graceSeconds, dumpDir,
+    dataplane, control, api, apiTokenFile, graceSeconds, dumpDir, configId,
   };
-  return configTest ? { kind: 'config-test', options, logFile: configTest.logFile } : { kind: 'run', options };
+  if (configTest) return { kind: 'config-test', options, logFile: configTest.logFile, dumpConf };
+  return dumpConf ? { kind: 'dump-conf', options } : { kind: 'run', options };
 }
 
 function flagText(f: FlagRow): string {

@@ -29,7 +29,12 @@ export interface RunOptions {
   readonly identity?: ScriptIdentity;
   /** 0 or absent: no timeout. */
   readonly timeoutMs?: number;
-  readonly signal?: AbortSignal;
+  /** AbortSignal's shape (the health checker passes a lighter object with the same methods). */
+  readonly signal?: {
+    readonly aborted: boolean;
+    addEventListener(type: 'abort', fn: () => void, opts?: { once?: boolean }): void;
+    removeEventListener(type: 'abort', fn: () => void): void;
+  };
   /** Grace between SIGTERM and SIGKILL; keepalived uses 2 s. */
   readonly killGraceMs?: number;
 }

@@ -193,7 +193,8 @@ export async function labUnavailable(tools: readonly string[] = ['ip', 'nft', 'i
   if (process.getuid?.() !== 0) return 'needs root (network namespaces, nftables)';
   for (const t of tools) {
     const r = await exec('sh', ['-c', `command -v ${t}`]);
-    if (r.code !== 0) return `needs ${t} (apt-get install ${t === 'ip' ? 'iproute2' : t === 'iptables-nft' ? 'iptables' : t === 'nft' ? 'nftables' : t})`;
+    const pkg: Record<string, string> = { ip: 'iproute2', 'iptables-nft': 'iptables', nft: 'nftables', hping3: 'hping3' };
+    if (r.code !== 0) return `needs ${t} (apt-get install ${pkg[t] ?? t})`;
   }
   const probe = `kvprobe${process.pid}`;
   const r = await exec('ip', ['netns', 'add', probe]);

@@ -40,10 +40,17 @@ export interface PingAnswer {
   readonly message: string;
 }
 
+/** AbortSignal's shape; the health checker passes a lighter object with the same methods. */
+export interface PingSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', fn: () => void, opts?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', fn: () => void): void;
+}
+
 export interface Pinger {
   /** Which socket kind serves `family` ('dgram' ping socket or 'raw'), or an error text. */
   readonly mode: (family: 4 | 6) => 'dgram' | 'raw' | string;
-  ping(address: string, timeoutMs: number, signal?: AbortSignal): Promise<PingAnswer>;
+  ping(address: string, timeoutMs: number, signal?: PingSignal): Promise<PingAnswer>;
   close(): void;
 }
 
@@ -200,7 +207,7 @@ class FamilySocket {
     this.#id = process.pid & 0xffff;
   }
 
-  ping(address: string, timeoutMs: number, signal?: AbortSignal): Promise<PingAnswer> {
+  ping(address: string, timeoutMs: number, signal?: PingSignal): Promise<PingAnswer> {
     const c = lib();
     const seq = this.#seq = (this.#seq + 1) & 0xffff;
     const to = normal(this.family, address);

@@ -133,7 +133,9 @@ function loop(): void {
       pfdView.setInt16(8 * (i + 1) + 4, POLLIN, true);
       pfdView.setInt16(8 * (i + 1) + 6, 0, true);
     });
-    const r = Number(poll(pfdBase, list.length + 1, -1));
+    // A bounded wait, so that a terminating process (process.exit, worker.terminate) never waits on a
+    // poll() that nothing will wake.
+    const r = Number(poll(pfdBase, list.length + 1, 250));
     if (r < 0) {
       if (koffi.errno() === EINTR) continue;
       return;

@@ -83,6 +83,7 @@ export interface Libc {
   write: Fn;
   read: Fn;
   recvmsg: Fn;
+  sendmsg: Fn;
   poll: Fn;
   malloc: Fn;
   free: Fn;
@@ -104,6 +105,7 @@ export function libc(): Libc {
     write: lib.func('long write(int, const void *, size_t)') as Fn,
     read: lib.func('long read(int, void *, size_t)') as Fn,
     recvmsg: lib.func('long recvmsg(int, void *, int)') as Fn,
+    sendmsg: lib.func('long sendmsg(int, void *, int)') as Fn,
     poll: lib.func('int poll(void *, uint64_t, int)') as Fn,
     malloc: lib.func('void *malloc(size_t)') as Fn,
     free: lib.func('void free(void *)') as Fn,
@@ -227,15 +229,23 @@ class DatagramReader {
     const { port1, port2 } = new MessageChannel();
     const shared = new SharedArrayBuffer(4);
     this.pending = new Int32Array(shared);
-    this.worker = new Worker(new URL('./raw-socket-worker.ts', import.meta.url), {
+    const worker = new Worker(new URL('./raw-socket-worker.ts', import.meta.url), {
       workerData: { port: port2, wakeFd: fds[0], shared, maxPending: MAX_PENDING },
       transferList: [port2],
     });
-    this.worker.unref();
-    this.worker.on('error', (e) => process.emitWarning(`raw socket reader thread failed: ${(e as Error).message}`));
-    this.port = port1;
-    this.port.unref();
-    this.port.on('message', (m: WorkerBatch | { type: 'removed'; fd: number }) => this.onMessage(m));
+    this.worker = worker;
+    worker.unref();
+    worker.on('error', (e) => process.emitWarning(`raw socket reader thread failed: ${(e as Error).message}`));
+    // The pipe outlives the thread's last poll(); close both ends once it has gone.
+    const port = port1;
+    worker.once('exit', () => {
+      libc().close(fds[0]);
+      libc().close(fds[1]);
+      port.close();
+    });
+    this.port = port;
+    port.unref();
+    port.on('message', (m: WorkerBatch | { type: 'removed'; fd: number }) => this.onMessage(m));
   }
 
   private onMessage(m: WorkerBatch | { type: 'removed'; fd: number }): void {
@@ -290,8 +300,15 @@ class DatagramReader {
     });
   }
 
+  /** With nothing left to read, the thread ends (a later add starts a new one), so exit is never held up. */
   private maybeIdle(): void {
-    if (this.handlers.size === 0 && this.removals.size === 0) this.port?.unref();
+    if (this.handlers.size !== 0 || this.removals.size !== 0 || !this.port) return;
+    this.port.postMessage({ type: 'stop' });
+    this.wake();
+    this.port.unref();
+    this.port = null;
+    this.worker = null;
+    this.wakeFd = -1;
   }
 }
 
@@ -321,8 +338,12 @@ export interface RawSocketOptions {
 
 /** A socket pair as keepalived opens it: one for reading (registered with the reader), one for sending. */
 export interface VrrpSocket {
-  /** IPv4: `packet` is the whole IP packet (IP_HDRINCL). IPv6: the VRRP message. */
-  send(packet: Uint8Array, dst: string, multicast: boolean): void;
+  /**
+   * IPv4: `packet` is the whole IP packet (IP_HDRINCL, so it carries its source). IPv6: the VRRP message,
+   * sent from `src` on the interface (IPV6_PKTINFO, as keepalived's vrrp_build_ancillary_data), so the
+   * kernel never picks a virtual address as the source.
+   */
+  send(packet: Uint8Array, dst: string, multicast: boolean, src?: string | null): void;
   close(): Promise<void>;
 }
 
@@ -435,6 +456,42 @@ function openReadSocket(o: RawSocketOptions, ifindex: number): number {
   }
 }
 
+/** Native scratch memory for sendmsg: msghdr | iovec | sockaddr_in6 | cmsg(in6_pktinfo) | data. */
+let sendArea: { base: bigint; bytes: Uint8Array; view: DataView } | null = null;
+const SEND_DATA = 256;
+const SEND_LEN = SEND_DATA + 65536;
+
+function sendWithPktinfo(fd: number, packet: Uint8Array, sa: Buffer, src: Uint8Array, ifindex: number, flags: number): number {
+  if (!sendArea) {
+    const base = libc().malloc(SEND_LEN) as bigint;
+    const ab = koffi.view(base, SEND_LEN) as ArrayBuffer;
+    sendArea = { base, bytes: new Uint8Array(ab), view: new DataView(ab) };
+  }
+  const { base, bytes, view: v } = sendArea;
+  const len = Math.min(packet.length, SEND_LEN - SEND_DATA);
+  bytes.fill(0, 0, SEND_DATA);
+  bytes.set(packet.subarray(0, len), SEND_DATA);
+  bytes.set(sa.subarray(0, 28), 80);
+  // struct iovec at 64
+  v.setBigUint64(64, base + BigInt(SEND_DATA), true);
+  v.setBigUint64(72, BigInt(len), true);
+  // cmsghdr at 112: len = CMSG_LEN(sizeof in6_pktinfo) = 16 + 20; level IPPROTO_IPV6; type IPV6_PKTINFO (50)
+  v.setBigUint64(112, 36n, true);
+  v.setInt32(120, IPPROTO_IPV6, true);
+  v.setInt32(124, 50, true);
+  bytes.set(src, 128);
+  v.setInt32(144, ifindex, true);
+  // struct msghdr at 0
+  v.setBigUint64(0, base + 80n, true);
+  v.setUint32(8, 28, true);
+  v.setBigUint64(16, base + 64n, true);
+  v.setBigUint64(24, 1n, true);
+  v.setBigUint64(32, base + 112n, true);
+  v.setBigUint64(40, 40n, true); // CMSG_SPACE(20)
+  v.setInt32(48, 0, true);
+  return Number(libc().sendmsg(fd, base, flags));
+}
+
 /**
  * Open a VRRP socket pair. `onDatagram` gets every packet the kernel delivers (IPv4: with the IP
  * header). Throws SysError (EPERM without CAP_NET_RAW, ENODEV for a missing interface, ...).
@@ -455,7 +512,7 @@ export function openVrrpSocket(o: RawSocketOptions, onDatagram: (d: Datagram) =>
   const dests = new Map<string, Buffer>();
   let closed = false;
   return {
-    send(packet, dst, multicast) {
+    send(packet, dst, multicast, src) {
       if (closed) throw new SysError('sendto', 9, 'socket closed');
       let sa = dests.get(dst);
       if (!sa) {
@@ -463,7 +520,12 @@ export function openVrrpSocket(o: RawSocketOptions, onDatagram: (d: Datagram) =>
         sa = sockaddr(dst, b.length === 16 && (isLinkLocal6(b) || isMulticast(b)) ? ifindex : 0);
         dests.set(dst, sa);
       }
-      check('sendto', L.sendto(sfd, packet, packet.length, multicast ? MSG_DONTROUTE : 0, sa, sa.length), dst);
+      const flags = multicast ? MSG_DONTROUTE : 0;
+      if (o.family === 6 && src) {
+        check('sendmsg', sendWithPktinfo(sfd, packet, sa, addrBytes(src), ifindex, flags), `${src} -> ${dst}`);
+        return;
+      }
+      check('sendto', L.sendto(sfd, packet, packet.length, flags, sa, sa.length), dst);
     },
     async close() {
       if (closed) return;

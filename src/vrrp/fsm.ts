@@ -593,8 +593,9 @@ class Stepper {
     this.s.faults = t.faults;
     this.s.initPending = t.initPending;
     if (this.s.state === 'STOP') return;
-    if (!wasFaulted && t.faults > 0) this.downInstance();
+    // Priority first: the FAULT notify then carries the priority the trackers left.
     this.setEffectivePriority();
+    if (!wasFaulted && t.faults > 0) this.downInstance();
     if ((wasFaulted || wasInit) && t.faults === 0 && t.initPending === 0 && (this.s.state === 'FAULT' || this.s.state === 'INIT')) {
       this.tryUpInstance();
     }

@@ -350,7 +350,7 @@ export class VrrpProcess {
         bytes = encodeVrrp(spec, null); // the kernel fills the checksum (IPV6_CHECKSUM)
       }
       try {
-        pool.socket.send(bytes, dst.text, !c.unicast);
+        pool.socket.send(bytes, dst.text, !c.unicast, c.family === 6 ? src.text : null);
       } catch (e) {
         rt.stats.sendErrors++;
         // A priority-0 advert on a downed interface fails by design; keepalived does not log that either.

@@ -23,6 +23,7 @@ import * as ping from '../../src/check/ping.ts';
 import { parseTrackValue, trackStatus, IPVS_WEIGHT_FAULT } from '../../src/check/file.ts';
 import { createScriptRunner } from '../../src/sys/exec.ts';
 import { createPinger } from '../../src/sys/ping-socket.ts';
+import { createTcpConnector } from '../../src/sys/tcp-connect.ts';
 
 const target = (port: number, timeout = 500, address = '127.0.0.1'): CheckTarget => ({ family: 4, address, port, connectTimeoutMs: timeout });
 
@@ -53,6 +54,33 @@ test('TCP_CHECK: up while the server listens, down (L4CON) once it stops', async
   const r2 = await tcp.check({ type: 'TCP_CHECK' }, target(port));
   assert.equal(r2.ok, false);
   assert.equal(r2.code, 'L4CON');
+});
+
+test('TCP_CHECK through the koffi/epoll connector: up, refused, bindto, bind_if on lo', async (t) => {
+  const connector = createTcpConnector();
+  if (!connector) { t.skip('koffi/epoll connector unavailable'); return; }
+  t.after(() => connector.close());
+  const server = net.createServer((s) => s.on('error', () => {}));
+  const port = await listen(server);
+  let open = true;
+  t.after(() => (open ? close(server) : undefined));
+  const rows: Array<{ desc: string; target: CheckTarget; code: string }> = [
+    { desc: 'listening', target: target(port), code: 'L4OK' },
+    { desc: 'bindto 127.0.0.9 (ours: all of 127/8 is loopback)', target: { ...target(port), bindto: '127.0.0.9' }, code: 'L4OK' },
+    { desc: 'bindto an address that is not ours', target: { ...target(port), bindto: '192.0.2.1' }, code: 'SOCKERR' },
+    { desc: 'bind_if lo', target: { ...target(port), bindIf: 'lo' }, code: process.getuid?.() === 0 ? 'L4OK' : 'SOCKERR' },
+    { desc: 'bind_if that does not exist', target: { ...target(port), bindIf: 'nosuchif0' }, code: 'SOCKERR' },
+  ];
+  for (const row of rows) {
+    const r = await tcp.check({ type: 'TCP_CHECK' }, row.target, undefined, connector);
+    assert.equal(r.code, row.code, `${row.desc}: ${r.message}`);
+  }
+  const many = await Promise.all(Array.from({ length: 200 }, () => tcp.check({ type: 'TCP_CHECK' }, target(port, 2000), undefined, connector)));
+  assert.equal(many.filter((r) => r.code === 'L4OK').length, 200, 'a batch of 200 connects');
+  open = false;
+  await close(server);
+  const r = await tcp.check({ type: 'TCP_CHECK' }, target(port), undefined, connector);
+  assert.equal(r.code, 'L4CON');
 });
 
 test('TCP_CHECK: a bindto address that is not ours is a setup error (no verdict)', async () => {

@@ -34,6 +34,15 @@ class Refusal {
 
 const NOT_FOUND_SVC = () => new Refusal(404, 'SERVICE_NOT_FOUND', 'ESRCH', 'No such service');
 
+/** keepvs's "proxyProtocol" as src/api/body.ts reads it: a bad value is BAD_REQUEST naming the field. */
+function proxyProtocolOf(v: unknown, field: string): 'v1' | 'v2' | 'none' | null {
+  if (v === undefined || v === null) return null;
+  if (v !== 'v1' && v !== 'v2' && v !== 'none') {
+    throw new Refusal(400, 'BAD_REQUEST', 'EINVAL', `${field}.proxyProtocol: expected "v1", "v2", "none" or null`);
+  }
+  return v;
+}
+
 export interface FakeRequest {
   readonly method: string;
   readonly path: string;
@@ -73,6 +82,7 @@ export class FakeDaemon {
 
   private applyOptions(s: Svc, o: ServiceOptionsBody): void {
     if (!SCHEDULERS.has(o.scheduler)) throw new Refusal(400, 'SCHEDULER_NOT_FOUND', 'ENOENT', 'Scheduler or persistence engine not found');
+    const pp = proxyProtocolOf(o.proxyProtocol, 'options');
     let flags = 0;
     if (o.persistent !== null) flags |= 0x1;
     if (o.ops) flags |= 0x4;
@@ -82,6 +92,18 @@ export class FakeDaemon {
     s.timeout = o.persistent ?? 0;
     s.netmask = o.netmask ?? (s.family === 6 ? '128' : '255.255.255.255');
     s.pe = o.pe;
+    s.proxyProtocol = pp === 'none' ? null : pp;
+  }
+
+  /** The snapshots as GET /v1/services shows them: each dest's effective PROXY protocol follows its service's. */
+  private snapshots(): ServiceSnapshot[] {
+    return this.services.map((s) => ({
+      ...s,
+      dests: s.dests.map((d) => ({
+        ...d,
+        effectiveProxyProtocol: d.proxyProtocol === 'none' ? null : d.proxyProtocol ?? s.proxyProtocol ?? null,
+      })),
+    }));
   }
 
   private route(method: string, path: string, body: any): { status: number; json: unknown } {
@@ -89,7 +111,7 @@ export class FakeDaemon {
     switch (`${method} ${path}`) {
       case 'GET /v1/info':
         return ok({ ipvsVersion: '1.2.1', connTableSize: 4096, keepvsVersion: '0.1.0-fake', dataplane: 'fake' });
-      case 'GET /v1/services': return ok({ services: this.services });
+      case 'GET /v1/services': return ok({ services: this.snapshots() });
       case 'GET /v1/connections': return ok({ connections: this.connections });
       case 'GET /v1/timeouts': return ok(this.timeouts);
       case 'PUT /v1/timeouts': {
@@ -105,7 +127,7 @@ export class FakeDaemon {
           kind: fw ? 'fwmark' : 'addr', protocol: fw ? null : ref.protocol, vip: fw ? null : ref.vip,
           port: fw ? 0 : ref.port, fwmark: fw ? ref.fwmark : 0,
           family: fw ? ref.family : (ref.vip.includes(':') ? 6 : 4),
-          scheduler: 'wlc', flags: 0, timeout: 0, netmask: '', pe: null, stats: ZERO_STATS, dests: [],
+          scheduler: 'wlc', flags: 0, timeout: 0, netmask: '', pe: null, proxyProtocol: null, stats: ZERO_STATS, dests: [],
         };
         this.applyOptions(s, body.options);
         this.services.push(s);
@@ -142,10 +164,12 @@ export class FakeDaemon {
         }
         if (method === 'POST' && i >= 0) throw new Refusal(409, 'DEST_EXISTS', 'EEXIST', 'Destination already exists');
         if (method === 'PUT' && i < 0) throw new Refusal(404, 'DEST_NOT_FOUND', 'ENOENT', 'No such destination');
+        const pp = proxyProtocolOf(d.proxyProtocol, 'dest');
         const snap: DestSnapshot = {
           addr: d.addr, family: d.addr.includes(':') ? 6 : 4, port: d.port, fwd: d.fwd, weight: d.weight,
           uThreshold: d.uThreshold, lThreshold: d.lThreshold, activeConns: 0, inactConns: 0, persistConns: 0,
-          overloaded: false, tunnel: d.tunnel, stats: ZERO_STATS,
+          overloaded: false, tunnel: d.tunnel, proxyProtocol: pp,
+          effectiveProxyProtocol: pp === 'none' ? null : pp ?? s.proxyProtocol ?? null, stats: ZERO_STATS,
         };
         if (method === 'POST') s.dests.unshift(snap); else s.dests[i] = snap;
         return ok(snap, method === 'POST' ? 201 : 200);

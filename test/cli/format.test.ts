@@ -9,6 +9,7 @@ import { FMT_NONE, NO_NAMES, expireText, largeNum, listAll, listConnections, lis
 import { glibcQsort, sortDests, sortServices } from '../../src/cli/keepvsadm/sort.ts';
 import { ServicesDb } from '../../src/config/endpoint.ts';
 import { CONNECTIONS, INFO, SERVICES, dest, service } from './fixtures.ts';
+import type { ServiceSnapshot } from '../../src/core/snapshot.ts';
 
 function golden(name: string): string {
   const lines = readFileSync(join(import.meta.dirname, 'golden', name), 'utf8').split('\n');
@@ -171,4 +172,55 @@ test('sort: dests by address then port (libipvs.c ipvs_cmp_dests)', () => {
 test('sort: glibc msort merges stably (left first on ties)', () => {
   const items = [{ k: 1, id: 'a' }, { k: 0, id: 'b' }, { k: 1, id: 'c' }, { k: 0, id: 'd' }];
   assert.deepEqual(glibcQsort(items, (x, y) => x.k - y.k).map((x) => x.id), ['b', 'd', 'a', 'c']);
+});
+
+// keepvs's --proxy-protocol: saved at the end of an -A/-a rule when the service or dest has a
+// choice of its own (a dest that inherits saves nothing), and shown in no ipvsadm listing.
+const PP_SERVICES: readonly ServiceSnapshot[] = [
+  service({
+    kind: 'addr', protocol: 'tcp', vip: '10.0.0.1', port: 80, scheduler: 'rr', proxyProtocol: 'v2',
+    dests: [
+      dest({ addr: '10.0.0.4', port: 8080, proxyProtocol: 'v1', effectiveProxyProtocol: 'v1' }),
+      dest({ addr: '10.0.0.3', port: 8080, fwd: 'fullnat', weight: 2, proxyProtocol: 'none', effectiveProxyProtocol: null }),
+      dest({ addr: '10.0.0.2', port: 8080, proxyProtocol: null, effectiveProxyProtocol: 'v2' }),
+    ],
+  }),
+  service({
+    kind: 'addr', protocol: 'udp', vip: '10.0.0.1', port: 53, scheduler: 'sh', flags: 0x4 | 0x10, proxyProtocol: 'v2',
+    dests: [dest({ addr: '10.0.0.5', port: 53, proxyProtocol: null, effectiveProxyProtocol: 'v2' })],
+  }),
+  service({
+    kind: 'fwmark', fwmark: 3, scheduler: 'lc', flags: 0x1, timeout: 360, proxyProtocol: null,
+    dests: [dest({ addr: '10.0.0.6', port: 0, fwd: 'tunnel', tunnel: { type: 'gre', port: 0, csum: 'csum' }, proxyProtocol: 'v2', effectiveProxyProtocol: 'v2' })],
+  }),
+];
+
+/** The same table as a daemon without the extension would describe it. */
+const PP_STRIPPED: readonly ServiceSnapshot[] = PP_SERVICES.map(({ proxyProtocol: _p, ...s }) => ({
+  ...s, dests: s.dests.map(({ proxyProtocol: _d, effectiveProxyProtocol: _e, ...d }) => d),
+}));
+
+test('format: -S -n saves --proxy-protocol at the end of -A/-a (golden/save-n-proxy-protocol.txt)', () => {
+  assert.equal(saveRules(PP_SERVICES, { ...N, rule: true }, NO_NAMES), golden('save-n-proxy-protocol.txt'));
+});
+
+test('format: -L -n shows no PROXY protocol (golden/list-n-proxy-protocol.txt)', () => {
+  assert.equal(listAll(INFO, PP_SERVICES, N, NO_NAMES), golden('list-n-proxy-protocol.txt'));
+});
+
+test('format: every ipvsadm listing is byte for byte the same with and without PROXY protocol choices', async (t) => {
+  const formats: readonly [string, Format][] = [
+    ['-L', FMT_NONE], ['-L -n', N], ['--stats', { ...N, stats: true }], ['--stats --exact', { ...N, stats: true, exact: true }],
+    ['--rate', { ...N, rate: true }], ['--thresholds', { ...N, thresholds: true }],
+    ['--persistent-conn', { ...N, persistentConn: true }], ['--tun-info', { ...N, tunInfo: true }], ['--nosort', { ...N, nosort: true }],
+  ];
+  for (const [desc, f] of formats) {
+    await t.test(desc, () => {
+      assert.equal(listAll(INFO, PP_SERVICES, f, NO_NAMES), listAll(INFO, PP_STRIPPED, f, NO_NAMES));
+      assert.equal(listService(PP_SERVICES[0], f, NO_NAMES), listService(PP_STRIPPED[0], f, NO_NAMES));
+    });
+  }
+  await t.test('-S of a table without choices has no --proxy-protocol', () => {
+    assert.doesNotMatch(saveRules(PP_STRIPPED, { ...N, rule: true }, NO_NAMES), /proxy-protocol/);
+  });
 });

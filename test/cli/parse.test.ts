@@ -181,6 +181,24 @@ const ROWS: readonly { desc: string; args: string[]; want: Want }[] = [
   { desc: '--explain without --client', args: ['--explain', ...SVC], want: { err: "You need to supply the 'client' option for the 'explain' command\n", code: 2 } },
   { desc: '--client with -A', args: ['-A', ...SVC, '--client', '1.2.3.4'], want: { err: "Illegal 'client' option with the 'add-service' command\n", code: 2 } },
   { desc: 'bad --client', args: ['--explain', ...SVC, '--client', 'nohost'], want: { err: 'illegal client address[:port] specified\n', code: 2 } },
+
+  // --proxy-protocol (keepvs): a service default with -A/-E, a dest's own choice with -a/-e
+  { desc: '-A --proxy-protocol v2', args: ['-A', ...SVC, '--proxy-protocol', 'v2'], want: { cmd: { cmd: 'add-service', options: { ...DEFAULT_OPTS, proxyProtocol: 'v2' } } } },
+  { desc: '-E --proxy-protocol v1', args: ['-E', ...SVC, '-s', 'rr', '--proxy-protocol', 'v1'], want: { cmd: { cmd: 'edit-service', options: { ...DEFAULT_OPTS, scheduler: 'rr', proxyProtocol: 'v1' } } } },
+  { desc: '-A --proxy-protocol none is sent as written', args: ['-A', ...SVC, '--proxy-protocol', 'none'], want: { cmd: { options: { ...DEFAULT_OPTS, proxyProtocol: 'none' } } } },
+  { desc: '-A without --proxy-protocol sends no field', args: ['-A', ...SVC], want: { cmd: { options: DEFAULT_OPTS } } },
+  { desc: '-a --proxy-protocol none: off for this dest', args: ['-a', ...RS, '-m', '--proxy-protocol', 'none'], want: { cmd: { cmd: 'add-server', dest: { addr: '10.0.0.2', port: 80, fwd: 'masq', weight: 1, uThreshold: 0, lThreshold: 0, tunnel: null, proxyProtocol: 'none' } } } },
+  { desc: '-e --proxy-protocol v1', args: ['-e', ...RS, '-m', '--proxy-protocol', 'v1'], want: { cmd: { cmd: 'edit-server', dest: { addr: '10.0.0.2', port: 80, fwd: 'masq', weight: 1, uThreshold: 0, lThreshold: 0, tunnel: null, proxyProtocol: 'v1' } } } },
+  { desc: '-a on a UDP service with v2', args: ['-a', '-u', '10.0.0.1:53', '-r', '10.0.0.2', '-m', '--proxy-protocol', 'v2'], want: { cmd: { dest: { addr: '10.0.0.2', port: 53, fwd: 'masq', weight: 1, uThreshold: 0, lThreshold: 0, tunnel: null, proxyProtocol: 'v2' } } } },
+  { desc: 'a bad --proxy-protocol value', args: ['-A', ...SVC, '--proxy-protocol', 'v3'], want: { err: "invalid proxy-protocol value `v3' specified\n", code: 2 } },
+  { desc: '--proxy-protocol values are exact (no V2)', args: ['-a', ...RS, '--proxy-protocol', 'V2'], want: { err: "invalid proxy-protocol value `V2' specified\n", code: 2 } },
+  { desc: '--proxy-protocol twice', args: ['-A', ...SVC, '--proxy-protocol', 'v1', '--proxy-protocol', 'v2'], want: { err: "multiple 'proxy-protocol' options specified\n", code: 2 } },
+  { desc: '--proxy-protocol without a value', args: ['-A', ...SVC, '--proxy-protocol'], want: { err: '--proxy-protocol: missing argument\n', code: 255, fatal: false } },
+  { desc: '-A -u with v1 (no UDP form)', args: ['-A', '-u', '10.0.0.1:53', '--proxy-protocol', 'v1'], want: { err: 'PROXY protocol v1 is only for TCP virtual services; use v2\n', code: 2 } },
+  { desc: '-a -u with v1 (no UDP form)', args: ['-a', '-u', '10.0.0.1:53', '-r', '10.0.0.2', '-m', '--proxy-protocol', 'v1'], want: { err: 'PROXY protocol v1 is only for TCP virtual services; use v2\n', code: 2 } },
+  { desc: '--proxy-protocol with -L', args: ['-L', '--proxy-protocol', 'v2'], want: { err: "Illegal 'proxy-protocol' option with the 'list' command\n", code: 2 } },
+  { desc: '--proxy-protocol with -d', args: ['-d', ...RS, '--proxy-protocol', 'v2'], want: { err: "Illegal 'proxy-protocol' option with the 'delete-server' command\n", code: 2 } },
+  { desc: '--proxy-protocol with -S', args: ['-S', '--proxy-protocol', 'v2'], want: { err: "Illegal 'proxy-protocol' option with the 'save' command\n", code: 2 } },
 ];
 
 function partialMatch(actual: Record<string, unknown>, want: Record<string, unknown>): void {
@@ -228,29 +246,29 @@ test('parse: list format flags follow the options', () => {
 // Every command × every option: the verdict of ipvsadm.c's commands_v_options, written out by hand
 // below in the C table's notation (columns -n -c svc -s -p -M -r fwd -w -x -y -mc tot dmn -st -rt
 // thr -pc srt sid -ex ops -pe -b grp port ttl size tinf type tprt nocs csum remc, then keepvs's
-// client) and checked through parseCommandLine with a sample value per option.
+// client and proxy-protocol) and checked through parseCommandLine with a sample value per option.
 const C_TABLE: Readonly<Record<string, string>> = {
-  'add-service':    'x x + . . . x x x x x x x x x x x x x x x . . . x x x x x x x x x x x',
-  'edit-service':   'x x + . . . x x x x x x x x x x x x x x x . . . x x x x x x x x x x x',
-  'delete-service': 'x x + x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
-  'flush':          'x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
-  'list':           '. 1 1 x x x x x x x x x 1 1 . . . . . . . x x x x x x x . x x x x x x',
-  'add-server':     'x x + x x x + . . . . x x x x x x x x x x x x x x x x x x . . . . . x',
-  'delete-server':  'x x + x x x + x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
-  'edit-server':    'x x + x x x + . . . . x x x x x x x x x x x x x x x x x x . . . . . x',
-  'set':            'x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
-  'start-daemon':   'x x x x x x x x x x x . x x x x x x x . x x x x . . . . x x x x x x x',
-  'stop-daemon':    'x x x x x x x x x x x x x x x x x x x . x x x x x x x x x x x x x x x',
-  'restore':        'x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
-  'save':           '. x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
-  'zero':           'x x . x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
-  'explain':        'x x + x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x +',
+  'add-service':    'x x + . . . x x x x x x x x x x x x x x x . . . x x x x x x x x x x x .',
+  'edit-service':   'x x + . . . x x x x x x x x x x x x x x x . . . x x x x x x x x x x x .',
+  'delete-service': 'x x + x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
+  'flush':          'x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
+  'list':           '. 1 1 x x x x x x x x x 1 1 . . . . . . . x x x x x x x . x x x x x x x',
+  'add-server':     'x x + x x x + . . . . x x x x x x x x x x x x x x x x x x . . . . . x .',
+  'delete-server':  'x x + x x x + x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
+  'edit-server':    'x x + x x x + . . . . x x x x x x x x x x x x x x x x x x . . . . . x .',
+  'set':            'x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
+  'start-daemon':   'x x x x x x x x x x x . x x x x x x x . x x x x . . . . x x x x x x x x',
+  'stop-daemon':    'x x x x x x x x x x x x x x x x x x x . x x x x x x x x x x x x x x x x',
+  'restore':        'x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
+  'save':           '. x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
+  'zero':           'x x . x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
+  'explain':        'x x + x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x + x',
 };
 
-test('parse: the validity table is ipvsadm.c commands_v_options (plus keepvs client/explain)', () => {
+test('parse: the validity table is ipvsadm.c commands_v_options (plus keepvs client/explain/proxy-protocol)', () => {
   assert.deepEqual(Object.keys(C_TABLE), [...COMMANDS]);
   for (const cmd of COMMANDS) assert.equal(VALIDITY[cmd], C_TABLE[cmd].replaceAll(' ', ''), cmd);
-  assert.equal(OPTION_NAMES.length, 35);
+  assert.equal(OPTION_NAMES.length, 36);
 });
 
 /** One sample per option column, argv form. */
@@ -265,6 +283,7 @@ const SAMPLE: Readonly<Record<string, string[]>> = {
   'mcast-ttl': ['--mcast-ttl', '2'], 'sync-maxlen': ['--sync-maxlen', '1000'], 'tun-info': ['--tun-info'],
   'tun-type': ['--tun-type', 'ipip'], 'tun-port': ['--tun-port', '6080'], 'tun-nocsum': ['--tun-nocsum'],
   'tun-csum': ['--tun-csum'], 'tun-remcsum': ['--tun-remcsum'], 'client': ['--client', '1.2.3.4'],
+  'proxy-protocol': ['--proxy-protocol', 'v2'],
 };
 
 /** The least each command needs so that only the sampled option decides. */

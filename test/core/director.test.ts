@@ -278,10 +278,17 @@ test('one-packet scheduling: every datagram is scheduled, nothing stays in the t
   mustOk(d.addDest(dns, dest('198.18.1.2', 53)));
   const svc = d.getService(dns)!;
   const f = flow('198.18.0.9', 5353, { protocol: 'udp', vport: 53 });
-  const picks = [0, 1, 2, 3].map(() => d.schedule(svc, f, 0).dest!.addr.text);
+  const picks = [0, 1, 2, 3].map(() => {
+    const s = d.schedule(svc, f, 0);
+    assert.equal(s.conn!.flags & CONN_F.ONE_PACKET, CONN_F.ONE_PACKET);
+    d.account(s.conn!, 'input', 1, 100, 0);
+    d.expireNow(s.conn!); // the plane frees it right after transmit
+    return s.dest!.addr.text;
+  });
   assert.deepEqual(picks, ['198.18.1.2', '198.18.1.1', '198.18.1.2', '198.18.1.1']);
   assert.equal(d.conns.size, 0);
   assert.equal(svc.stats.counters.conns, 4);
+  assert.equal(svc.stats.counters.inpkts, 4, 'the datagram is counted before the entry is freed');
   assert.equal(svc.dests[0].inactConns + svc.dests[1].inactConns, 0);
 });
 

@@ -7,7 +7,7 @@ import { signum } from '../../src/daemon/signals.ts';
 
 const DEFAULTS: Record<string, unknown> = {
   configFile: null, vrrp: true, check: true, logConsole: false, logDetail: false, dontFork: false, pidFile: null,
-  dataplane: 'proxy', control: null, api: null, apiTokenFile: null, graceSeconds: 5, dumpDir: '/tmp',
+  dataplane: 'proxy', control: null, api: null, apiTokenFile: null, graceSeconds: 5, dumpDir: '/tmp', configId: null,
 };
 
 const RUN_ROWS: { desc: string; args: string[]; expect: Record<string, unknown> }[] = [
@@ -28,6 +28,8 @@ const RUN_ROWS: { desc: string; args: string[]; expect: Record<string, unknown> 
   { desc: '--api-token-file', args: ['--api-token-file', '/etc/keepvs/token'], expect: { apiTokenFile: '/etc/keepvs/token' } },
   { desc: '--grace 0.5', args: ['--grace', '0.5'], expect: { graceSeconds: 0.5 } },
   { desc: '--dump-dir', args: ['--dump-dir', '/var/tmp'], expect: { dumpDir: '/var/tmp' } },
+  { desc: '-i ID: the config id for @ID lines', args: ['-i', 'high'], expect: { configId: 'high' } },
+  { desc: '--config-id=ID', args: ['--config-id=low'], expect: { configId: 'low' } },
 ];
 
 test('command lines that run the daemon', async (t) => {
@@ -74,8 +76,19 @@ test('-t takes an optional log file, as --config-test[=LOG_FILE]', async (t) => 
       if (inv.kind !== 'config-test') return;
       assert.equal(inv.logFile, row.logFile);
       assert.equal(inv.options.configFile, row.configFile);
+      assert.equal(inv.dumpConf, false);
     });
   }
+});
+
+test('-d dumps the effective configuration (with -t: test and dump)', () => {
+  const d = parseDaemonArgs(['-d', '-f', '/k.conf', '-i', 'x']);
+  assert.equal(d.kind, 'dump-conf');
+  assert.equal(d.kind === 'dump-conf' && d.options.configFile, '/k.conf');
+  assert.equal(d.kind === 'dump-conf' && d.options.configId, 'x');
+  const td = parseDaemonArgs(['-t', '--dump-conf', '-f', '/k.conf']);
+  assert.equal(td.kind, 'config-test');
+  assert.equal(td.kind === 'config-test' && td.dumpConf, true);
 });
 
 test('--help lists every flag, keepalived style', () => {

@@ -12,7 +12,7 @@ import { SVC_F } from '../../src/core/service.ts';
 import { LAB, exec, inNs, labUnavailable, labUp, type Lab } from '../../src/sys/netns.ts';
 import { NODE, ROOT, client, httpReplies, rsIndex, startNftDaemon, until, type RunningDaemon } from './nft-harness.ts';
 
-const unavailable = await labUnavailable();
+const unavailable = await labUnavailable(['ip', 'nft', 'iptables-nft', 'conntrack', 'tcpdump']);
 const VIP = LAB.vip;
 const SRCS = Array.from({ length: 16 }, (_, i) => `198.18.0.${20 + i}`);
 

@@ -193,7 +193,7 @@ test('privileges: CAP_NET_ADMIN is checked first, and its absence is named', asy
 test('options from the environment', () => {
   assert.deepEqual(optionsFromEnv({ KEEPVS_NFT_FULLNAT_SOURCE: '198.18.1.1-198.18.1.4', KEEPVS_NFT_FLUSH_ON_STOP: '0', KEEPVS_NFT_EXACT: 'all', KEEPVS_NFT_QUEUE_FAILURE: 'drop' }), {
     table: undefined, fullnatSource: '198.18.1.1-198.18.1.4', flushOnStop: false, fixSysctls: undefined, exactAll: true,
-    queueFailure: 'drop', queueNum: undefined, viewIntervalMs: undefined, noQueue: undefined,
+    queueFailure: 'drop', queueNum: undefined, viewIntervalMs: undefined, noQueue: undefined, mapTimeouts: undefined,
   });
 });
 
@@ -207,4 +207,40 @@ test('dr-routes: plans and crash cleanup are pure', () => {
     ['route', 'flush', 'table', '7012353', 'proto', '107'],
   ]);
   assert.deepEqual(drCleanupCommands(JSON.stringify([{ priority: 0, table: 'local' }]), []), [], 'nothing of ours: nothing to do');
+});
+
+test('NAT gateway check: a real server that answers nothing is named in a warning, once', async () => {
+  const line = (port: number) => `tcp      6 100 SYN_SENT src=198.18.0.10 dst=198.18.0.100 sport=${port} dport=80 [UNREPLIED] src=198.18.1.11 dst=198.18.0.10 sport=80 dport=${port} mark=1795162113 use=1`;
+  const { parseConntrack } = await import('../../src/sys/conntrack.ts');
+  const entries = parseConntrack([line(1), line(2), line(3)].join('\n'));
+  const { plane, d, logs, cmd } = setup({ conntrack: { dump: async () => entries } });
+  cmd.answer = (c) => (c.tool === 'nft-args' ? { code: 1, stdout: '', stderr: '' } : undefined);
+  d.addService(KEY, OPTS);
+  d.addDest(KEY, spec('198.18.1.11', 'masq'));
+  await plane.sync(d);
+  await plane.refreshView(d);
+  await plane.refreshView(d);
+  assert.deepEqual(logs.filter((l) => l.includes('gateway')), [
+    'warn: real server 198.18.1.11:80 (NAT) has answered none of 3 connections: LVS-NAT needs its default gateway to be the director (DIP), or use --fullnat',
+  ]);
+  assert.equal(plane.stats().openConnections, 3);
+  await plane.stop(0);
+});
+
+test('--set timeouts: mapped onto conntrack\'s sysctls when asked; DR flow timeout follows', async () => {
+  const { plane, d, cmd } = setup({ mapTimeouts: true, conntrack: { dump: async () => [] } });
+  d.addService(KEY, OPTS);
+  d.addDest(KEY, spec('198.18.1.11', 'route'));
+  await plane.sync(d);
+  await plane.refreshView(d);
+  d.timeouts.setTimeouts({ tcp: 600, tcpfin: 60, udp: 30 });
+  await plane.refreshView(d);
+  const sets = cmd.calls.flatMap((c) => (c.tool === 'sysctl-set' ? [c.args.join('=')] : []));
+  assert.deepEqual(sets.slice(-3), [
+    'net.netfilter.nf_conntrack_tcp_timeout_established=600',
+    'net.netfilter.nf_conntrack_tcp_timeout_fin_wait=60',
+    'net.netfilter.nf_conntrack_udp_timeout_stream=30',
+  ]);
+  assert.match(cmd.loaded.at(-1)!, /update @flows_s1 \{ ip saddr \. tcp sport timeout 600s : meta mark \}/);
+  await plane.stop(0);
 });

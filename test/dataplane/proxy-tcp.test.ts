@@ -645,6 +645,29 @@ for (const engine of ENGINES) {
     }
   });
 
+  test(`[${engine}] a service deleted and added back at once gets its listener back; open connections survive`, async (t) => {
+    const h = new Harness(engine);
+    t.after(() => h.close());
+    const srv = await h.backend('S');
+    const vport = await h.freePort();
+    const d = h.director();
+    assert.ok(d.addService(tcpKey(vport), serviceOptions('rr')).ok);
+    addBackendDest(d, tcpKey(vport), srv.port);
+    const plane = h.plane();
+    await plane.sync(d);
+    const open = await h.greet(vport);
+    assert.ok(d.deleteService(tcpKey(vport), h.now).ok);
+    const removed = plane.sync(d);
+    assert.ok(d.addService(tcpKey(vport), serviceOptions('rr')).ok);
+    addBackendDest(d, tcpKey(vport), srv.port);
+    const readded = plane.sync(d);
+    await within(Promise.all([removed, readded]), 3000, 'syncs');
+    assert.equal(await h.greetOnce(vport), 'S');
+    open.socket.write('still\n');
+    assert.equal(await within(readLine(open.socket.resume() as net.Socket), 2000, 'echo'), 'still');
+    await closeClient(open.socket);
+  });
+
   test(`[${engine}] a listener that cannot be opened rejects sync() with the address named; others still open`, async (t) => {
     const h = new Harness(engine);
     t.after(() => h.close());

@@ -85,6 +85,16 @@ test('UDP one-packet scheduling (-o): every datagram is scheduled, no entry is k
   assert.equal(d.services()[0].stats.counters.conns, 4);
 });
 
+test('UDP -o: every datagram is counted in the dest and service stats (ip_vs_in: in_stats before the entry is freed)', async (t) => {
+  const h = new Harness();
+  t.after(() => h.close());
+  const { vport, d, dests } = await udpService(h, 1, SVC_F.ONEPACKET);
+  const c = await h.udpClient();
+  await h.udpAsk(c, vport, 'hello');
+  assert.deepEqual([dests[0].stats.counters.inpkts, dests[0].stats.counters.inbytes], [1, 5]);
+  assert.deepEqual([d.services()[0].stats.counters.inpkts, d.services()[0].stats.counters.inbytes], [1, 5]);
+});
+
 test('UDP with PROXY protocol v2: every datagram to the real server starts with the header', async (t) => {
   const h = new Harness();
   t.after(() => h.close());

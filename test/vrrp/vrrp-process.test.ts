@@ -55,7 +55,8 @@ test('election: the higher priority becomes MASTER at its Master_Down_Interval, 
   assert.equal(net.lan.sent.filter((p) => p.from === 'vrb').length, 0);
   assert.equal(a.proc!.status().instances[0].stats.counters.advert_sent, 11);
   // The generic notify got "INSTANCE VI_1 MASTER 150" appended.
-  assert.deepEqual(a.execs.map((e) => e.argv.join(' ')), ['/etc/keepvs/notify.sh vr INSTANCE VI_1 MASTER 150']);
+  // state MASTER below 255 starts as BACKUP (init), as keepalived 2.2.7 does.
+  assert.deepEqual(a.execs.map((e) => e.argv.join(' ')), ['/etc/keepvs/notify.sh vr INSTANCE VI_1 BACKUP 150', '/etc/keepvs/notify.sh vr INSTANCE VI_1 MASTER 150']);
   assert.deepEqual(b.execs.map((e) => e.argv.join(' ')), ['/etc/keepvs/notify.sh vr INSTANCE VI_1 BACKUP 100']);
   // 5 GARPs at once, 5 more after garp_master_delay (5 s), each the sample frame.
   assert.equal(a.frames.sent.length, 10);
@@ -174,14 +175,14 @@ test('track_interface weight and link fault; notify FIFO lines', async () => {
   await net.start(a, { global_defs: { vrrp_notify_fifo: '/run/keepvs.fifo' }, ...conf({ state: 'MASTER', priority: 150, track_interface: [{ name: 'eth1', weight: -60 }] }) });
   await net.run(4 * S);
   assert.equal(stateOf(a), 'MASTER');
-  assert.deepEqual(a.fifo, ['INSTANCE "VI_1" MASTER 150\n']);
+  assert.deepEqual(a.fifo, ['INSTANCE "VI_1" BACKUP 150\n', 'INSTANCE "VI_1" MASTER 150\n']);
   a.ip.links.get('eth1')!.up = false;
   a.ip.links.get('eth0')!.up = false;
   await (a.proc as unknown as { refreshLinks(): Promise<void> }).refreshLinks();
   await net.run(10 * MS);
   assert.equal(stateOf(a), 'FAULT');
   assert.equal(a.proc!.status().instances[0].effectivePriority, 90);
-  assert.deepEqual(a.fifo.slice(1), ['INSTANCE "VI_1" FAULT 90\n']);
+  assert.deepEqual(a.fifo.slice(2), ['INSTANCE "VI_1" FAULT 90\n']);
   assert.deepEqual(a.ip.addressesOf('eth0'), ['198.18.10.1/24', 'fe80::3:1/64'], 'VIP removed on FAULT');
   await a.proc!.stop();
 });

@@ -3,7 +3,7 @@ import { coreError } from '../../core/errors.ts';
 import { destSnapshot } from '../../core/snapshot.ts';
 import { serviceKeyId } from '../../core/service.ts';
 import { validateDest } from '../../core/director.ts';
-import type { DestSpec } from '../../core/dest.ts';
+import { type DestSpec, destSpecOf } from '../../core/dest.ts';
 import { parseDestDelete, parseDestRequest } from '../body.ts';
 import { fromCoreError } from '../errors.ts';
 import { type ApiContext, type ApiRequest, type Reply, fault, json } from '../router.ts';
@@ -39,10 +39,7 @@ export async function editDest(req: ApiRequest, ctx: ApiContext): Promise<Reply>
   const refused = checkFailure(ctx.plane.checkDest(svc, dest));
   if (refused) return fault(refused);
   const cur = svc.findDest(dest.addr, dest.port);
-  const old: DestSpec | null = cur ? {
-    addr: cur.addr, port: cur.port, fwd: cur.fwd, weight: cur.weight, uThreshold: cur.uThreshold,
-    lThreshold: cur.lThreshold, ...(cur.tunnel ? { tunnel: cur.tunnel } : {}),
-  } : null;
+  const old: DestSpec | null = cur ? destSpecOf(cur) : null;
   const r = await applyChange(ctx, () => ctx.director.editDest(key, dest), () => {
     if (old) ctx.director.editDest(key, old);
   });

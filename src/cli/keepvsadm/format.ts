@@ -184,13 +184,22 @@ function maskDefault(svc: ServiceSnapshot): boolean {
   return svc.family === 6 ? svc.netmask === '128' : svc.netmask === '255.255.255.255';
 }
 
+/**
+ * keepvs: --proxy-protocol closes an -A/-a rule when the service or dest has its own choice (a dest
+ * that inherits saves nothing), so -S → -R round-trips; ipvsadm's listings never show it.
+ */
+function proxyProtocolRule(v: string | null | undefined): string {
+  return v === 'v1' || v === 'v2' || v === 'none' ? ` --proxy-protocol ${v}` : '';
+}
+
 function destRule(svcName: string, dname: string, d: DestSnapshot): string {
   const head = `-a ${svcName} -r ${dname} ${fwdSwitch(d)} -w ${int(d.weight)}`;
-  if (d.fwd !== 'tunnel') return `${head}\n`;
+  const pp = proxyProtocolRule(d.proxyProtocol);
+  if (d.fwd !== 'tunnel') return `${head}${pp}\n`;
   const t = d.tunnel ?? { type: 'ipip', port: 0, csum: 'nocsum' };
-  if (t.type === 'gre') return `${head} --tun-type gre ${TUN_FLAG_OPTS[t.csum]}\n`;
-  if (t.type === 'gue') return `${head} --tun-type gue --tun-port ${t.port} ${TUN_FLAG_OPTS[t.csum]}\n`;
-  return `${head} --tun-type ipip\n`;
+  if (t.type === 'gre') return `${head} --tun-type gre ${TUN_FLAG_OPTS[t.csum]}${pp}\n`;
+  if (t.type === 'gue') return `${head} --tun-type gue --tun-port ${t.port} ${TUN_FLAG_OPTS[t.csum]}${pp}\n`;
+  return `${head} --tun-type ipip${pp}\n`;
 }
 
 /** print_service_entry: the service line and its dests (sorted unless --nosort). */
@@ -207,6 +216,7 @@ export function serviceEntry(svc: ServiceSnapshot, f: Format, names: Names): str
     if (svc.pe) out += ` --pe ${svc.pe}`;
     if (svc.flags & SVC_F_ONEPACKET) out += ' -o';
     if (svc.flags & (SVC_F_SCHED1 | SVC_F_SCHED2 | SVC_F_SCHED3)) out += ` -b ${schedFlagsText(svc)}`;
+    out += proxyProtocolRule(svc.proxyProtocol);
   } else if (f.stats) {
     const c = st.counters;
     out = left(name, 33) + [c.conns, c.inpkts, c.outpkts, c.inbytes, c.outbytes].map((v) => largeNum(v, f.exact)).join('');

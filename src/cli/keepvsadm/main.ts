@@ -83,13 +83,16 @@ const STRERROR: Readonly<Record<string, string>> = {
   ENODEV: 'No such device',
 };
 
+/** Core codes for keepvs's own extensions: the kernel never returns them, so no errno text fits. */
+const KEEPVS_CORE_CODES: ReadonlySet<string> = new Set(['PROXY_PROTOCOL_INVALID']);
+
 /**
  * What ipvsadm prints for a refused change: ipvs_strerror(errno) for the core's refusals (they
  * carry the kernel's errno); keepvs's own refusals (the data plane cannot forward that way, a bad
- * request) have no kernel counterpart, so their message is printed as it is.
+ * request, a keepvs extension's value) have no kernel counterpart, so their message is printed as it is.
  */
 export function refusalText(op: Op, e: ApiRefusal): string {
-  if (!(e.code in CORE_ERRORS)) return e.message;
+  if (!(e.code in CORE_ERRORS) || KEEPVS_CORE_CODES.has(e.code)) return e.message;
   const hit = STRERROR_BY_OP.find(([f, errno]) => (f === null || f === op) && errno === e.errno);
   return hit ? hit[2] : STRERROR[e.errno] ?? e.message;
 }

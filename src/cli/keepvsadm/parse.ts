@@ -19,38 +19,38 @@ export const COMMANDS = [
 ] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
-/** ipvsadm.c: optnames, in OPTC_* order (bit j), plus keepvs's client. */
+/** ipvsadm.c: optnames, in OPTC_* order (bit j), plus keepvs's client and proxy-protocol. */
 export const OPTION_NAMES = [
   'numeric', 'connection', 'service-address', 'scheduler', 'persistent', 'netmask', 'real-server',
   'forwarding-method', 'weight', 'u-threshold', 'l-threshold', 'mcast-interface', 'timeout', 'daemon',
   'stats', 'rate', 'thresholds', 'persistent-conn', 'nosort', 'syncid', 'exact', 'ops', 'pe',
   'sched-flags', 'mcast-group', 'mcast-port', 'mcast-ttl', 'sync-maxlen', 'tun-info', 'tun-type',
-  'tun-port', 'tun-nocsum', 'tun-csum', 'tun-remcsum', 'client',
+  'tun-port', 'tun-nocsum', 'tun-csum', 'tun-remcsum', 'client', 'proxy-protocol',
 ] as const;
 export type OptionName = (typeof OPTION_NAMES)[number];
 
 /**
  * ipvsadm.c: commands_v_options, one row per command, one column per option above.
- * '+' compulsory, 'x' illegal, '1' only one of the '1' options, '.' optional. The last column
- * (client) and the last row (explain) are keepvs's.
+ * '+' compulsory, 'x' illegal, '1' only one of the '1' options, '.' optional. The last two columns
+ * (client, proxy-protocol) and the last row (explain) are keepvs's.
  */
 export const VALIDITY: Readonly<Record<CommandName, string>> = {
-  //                 ncsspMrfwxymtdsrtpsseopbgptstttncrc
-  'add-service':    'xx+...xxxxxxxxxxxxxxx...xxxxxxxxxxx',
-  'edit-service':   'xx+...xxxxxxxxxxxxxxx...xxxxxxxxxxx',
-  'delete-service': 'xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
-  'flush':          'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
-  'list':           '.11xxxxxxxxx11.......xxxxxxx.xxxxxx',
-  'add-server':     'xx+xxx+....xxxxxxxxxxxxxxxxxx.....x',
-  'delete-server':  'xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxxx',
-  'edit-server':    'xx+xxx+....xxxxxxxxxxxxxxxxxx.....x',
-  'set':            'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
-  'start-daemon':   'xxxxxxxxxxx.xxxxxxx.xxxx....xxxxxxx',
-  'stop-daemon':    'xxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxx',
-  'restore':        'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
-  'save':           '.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
-  'zero':           'xx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
-  'explain':        'xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx+',
+  //                 ncsspMrfwxymtdsrtpsseopbgptstttncrcp
+  'add-service':    'xx+...xxxxxxxxxxxxxxx...xxxxxxxxxxx.',
+  'edit-service':   'xx+...xxxxxxxxxxxxxxx...xxxxxxxxxxx.',
+  'delete-service': 'xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+  'flush':          'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+  'list':           '.11xxxxxxxxx11.......xxxxxxx.xxxxxxx',
+  'add-server':     'xx+xxx+....xxxxxxxxxxxxxxxxxx.....x.',
+  'delete-server':  'xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+  'edit-server':    'xx+xxx+....xxxxxxxxxxxxxxxxxx.....x.',
+  'set':            'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+  'start-daemon':   'xxxxxxxxxxx.xxxxxxx.xxxx....xxxxxxxx',
+  'stop-daemon':    'xxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxx',
+  'restore':        'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+  'save':           '.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+  'zero':           'xx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+  'explain':        'xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx+x',
 };
 
 const TUNNEL_TYPES = ['ipip', 'gue', 'gre'] as const;
@@ -67,12 +67,13 @@ type Val =
   | 'm' | 'i' | 'g' | 'w' | 'x' | 'y' | 'n' | 'c' | 'mcast-interface' | 'syncid' | 'timeout'
   | 'daemon' | 'stats' | 'rate' | 'thresholds' | 'persistent-conn' | 'nosort' | 'sort' | 'X' | '6'
   | 'o' | 'pe' | 'b' | 'mcast-group' | 'mcast-port' | 'mcast-ttl' | 'sync-maxlen' | 'tun-info'
-  | 'tun-type' | 'tun-port' | 'tun-nocsum' | 'tun-csum' | 'tun-remcsum' | 'fullnat' | 'explain' | 'client';
+  | 'tun-type' | 'tun-port' | 'tun-nocsum' | 'tun-csum' | 'tun-remcsum' | 'fullnat' | 'explain' | 'client'
+  | 'proxy-protocol';
 
 const o = (long: string, short: string | undefined, arg: 'none' | 'required' | 'optional', val: Val): OptionSpec<Val> =>
   short === undefined ? { long, arg, val } : { long, short, arg, val };
 
-/** ipvsadm.c: parse_options' poptOption table, in its order; fullnat/explain/client are keepvs's. */
+/** ipvsadm.c: parse_options' poptOption table, in its order; fullnat/explain/client/proxy-protocol are keepvs's. */
 export const OPTION_TABLE: readonly OptionSpec<Val>[] = [
   o('add-service', 'A', 'none', 'A'), o('edit-service', 'E', 'none', 'E'), o('delete-service', 'D', 'none', 'D'),
   o('clear', 'C', 'none', 'C'), o('list', 'L', 'none', 'L'), o('list', 'l', 'none', 'l'), o('zero', 'Z', 'none', 'Z'),
@@ -99,7 +100,7 @@ export const OPTION_TABLE: readonly OptionSpec<Val>[] = [
   o('tun-nocsum', undefined, 'none', 'tun-nocsum'), o('tun-csum', undefined, 'none', 'tun-csum'),
   o('tun-remcsum', undefined, 'none', 'tun-remcsum'),
   o('fullnat', undefined, 'none', 'fullnat'), o('explain', undefined, 'none', 'explain'),
-  o('client', undefined, 'required', 'client'),
+  o('client', undefined, 'required', 'client'), o('proxy-protocol', undefined, 'required', 'proxy-protocol'),
 ];
 
 /** ipvsadm.c: MAX_TIMEOUT (31 days) and libipvs.h: IPVS_SVC_PERSISTENT_TIMEOUT. */
@@ -330,6 +331,7 @@ function parse(args: readonly string[], env: ParseEnv): Command {
   };
   const daemon = { state: 'master' as 'master' | 'backup', mcastInterface: '', syncid: 0, mcastGroup: null as string | null, mcastPort: 0, mcastTtl: 0, syncMaxlen: 0 };
   let client: { addr: string; port: number } | null = null;
+  let proxyProtocol: 'v1' | 'v2' | 'none' | null = null;
   const options = new Set<number>();
   const fmt = { numeric: false, rule: false, stats: false, rate: false, thresholds: false, persistentConn: false, nosort: false, exact: false, tunInfo: false };
   let schedFlagsArg = '';
@@ -547,6 +549,12 @@ function parse(args: readonly string[], env: ParseEnv): Command {
         client = { addr: addrText(r.bytes), port: r.port ?? 0 };
         break;
       }
+      case 'proxy-protocol':
+        // keepvs: the PROXY protocol header toward the real servers (src/core/proxy-protocol.ts).
+        setOption('proxy-protocol');
+        if (arg !== 'v1' && arg !== 'v2' && arg !== 'none') fail(`invalid proxy-protocol value \`${arg}' specified`);
+        proxyProtocol = arg;
+        break;
       default:
         // A second command, -h or -v after the command.
         fail(`invalid option \`${popt.badOption()}'`);
@@ -577,6 +585,10 @@ function parse(args: readonly string[], env: ParseEnv): Command {
       fail('One-Packet Scheduling is only for UDP virtual services');
     }
     if (svc.sched === '') svc.sched = 'wlc';
+  }
+  // proxy-protocol.txt §2.1: the v1 text header has no UDP form (the -a line knows the protocol too).
+  if (proxyProtocol === 'v1' && !svc.fwmark && svc.protocol === IPPROTO.UDP) {
+    fail('PROXY protocol v1 is only for TCP virtual services; use v2');
   }
   if (cmd === 'start-daemon' && daemon.mcastInterface === '') daemon.mcastInterface = 'eth0';
 
@@ -623,6 +635,7 @@ function parse(args: readonly string[], env: ParseEnv): Command {
           pe: svc.pe === '' ? null : svc.pe,
           ops: (svc.flags & SVC_F_ONEPACKET) !== 0,
           schedFlags: schedFlagNames(svc.flags, svc.sched),
+          ...(proxyProtocol !== null ? { proxyProtocol } : {}),
         },
       };
     }
@@ -641,6 +654,7 @@ function parse(args: readonly string[], env: ParseEnv): Command {
           addr: addrText(dest.addr), port: dest.port, fwd: dest.fwd, weight: dest.weight,
           uThreshold: dest.uThreshold, lThreshold: dest.lThreshold,
           tunnel: dest.fwd === 'tunnel' ? { type: TUNNEL_TYPES[dest.tunType], port: dest.tunPort, csum } : null,
+          ...(proxyProtocol !== null ? { proxyProtocol } : {}),
         },
       };
     }

@@ -1,5 +1,6 @@
 // ipvsadm.c: version() and usage_exit(), with the program name as invoked (argv[0]).
-// keepvs additions are marked "(keepvs)": the twos scheduler, --fullnat, --explain/--client.
+// keepvs additions are marked "(keepvs)": the twos scheduler, --fullnat, --proxy-protocol,
+// --explain/--client.
 
 /** ipvsadm.c: version() — the compile-time IPVS version (1.2.1), not the running one. */
 export const VERSION_LINE = 'ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)\n';
@@ -64,6 +65,8 @@ export function usageText(program: string): string {
     + '  --ipip         -i                   ipip encapsulation (tunneling)\n'
     + '  --masquerading -m                   masquerading (NAT)\n'
     + '  --fullnat                           full NAT: source and destination rewritten (keepvs)\n'
+    + '  --proxy-protocol v1|v2|none         PROXY protocol header to real servers, with -A|E\n'
+    + '                                      (service default) or -a|e (this server) (keepvs)\n'
     + '  --tun-type      type                one of ipip|gue|gre,\n'
     + '                                      the default tunnel type is ipip.\n'
     + '  --tun-port      port                tunnel destination port\n'

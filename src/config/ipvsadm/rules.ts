@@ -11,7 +11,9 @@
 //    in two or more blank characters: the blank-skipping loop then meets EOF and throws the whole
 //    line away (and reading stops).
 // The -S side is written by src/cli/keepvsadm/format.ts (ipvsadm.c prints rules and listings with
-// one function, print_service_entry).
+// one function, print_service_entry). keepvs's extensions (--fullnat, and --proxy-protocol at the end
+// of an -A/-a line) are plain tokens here, so a keepvs -S file restores through this reader unchanged;
+// ipvsadm itself would refuse those lines.
 
 /** config_stream.c: the token pattern %[^ \t\n\r] and its one-character tail %1[ \t\n\r]. */
 function isBreak(c: string): boolean {

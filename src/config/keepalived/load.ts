@@ -162,10 +162,15 @@ export function loadKeepalivedConfig(path: string, options: LoadOptions = {}): L
     checkScriptSecurity(ctx, 'check', [...lvs.scripts, ...fifo].map((spec) => ({ spec })), g.enableScriptSecurity);
   }
   const vrrp = validateVrrp(ctx, g);
-  let vrrpScripts = vrrp.vrrpScripts;
+  let { vrrpScripts, instances, syncGroups } = vrrp;
   if (vrrp.scripts.length > 0) {
+    // vrrp.c: check_vrrp_script_security drops disabled scripts and every reference to them.
     const disabled = checkScriptSecurity(ctx, 'vrrp', vrrp.scripts, g.enableScriptSecurity);
-    vrrpScripts = vrrpScripts.filter((s) => !disabled.has(s.name));
+    if (disabled.size > 0) {
+      vrrpScripts = vrrpScripts.filter((s) => !disabled.has(s.name));
+      instances = instances.map((i) => ({ ...i, trackScripts: i.trackScripts.filter((t) => !disabled.has(t.name)) }));
+      syncGroups = syncGroups.map((sg) => ({ ...sg, trackScripts: sg.trackScripts.filter((t) => !disabled.has(t.name)) }));
+    }
   }
   const parentScripts = [g.startupScript, g.shutdownScript].filter((s): s is ScriptSpec => !!s);
   if (parentScripts.length > 0) checkScriptSecurity(ctx, 'parent', parentScripts.map((spec) => ({ spec })), g.enableScriptSecurity);
@@ -182,8 +187,8 @@ export function loadKeepalivedConfig(path: string, options: LoadOptions = {}): L
       terminateDelayUs: p.terminateDelayUs ?? 0, fullCommand: p.fullCommand ?? false, at: p.at,
     })),
     bfdInstances: ctx.bfdInstances.map((b) => ({ name: b.name, settings: b.settings, at: b.at })),
-    vrrpSyncGroups: vrrp.syncGroups,
-    vrrpInstances: vrrp.instances,
+    vrrpSyncGroups: syncGroups,
+    vrrpInstances: instances,
     garpGroups: ctx.garpGroups.map((x) => ({ garpIntervalUs: x.garpIntervalUs ?? null, gnaIntervalUs: x.gnaIntervalUs ?? null, interfaces: x.interfaces, at: x.at })),
     staticIpaddress: ctx.staticAddrs,
     staticRoutes: ctx.staticRoutes,

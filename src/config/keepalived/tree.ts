@@ -111,7 +111,6 @@ export class Walker<C> {
       }
       if (spec.inactive) {
         this.skip = -1;
-        if (spec.sub) this.run(spec.sub, true, level + 1);
         continue;
       }
       let args = toks.slice(1);
@@ -144,7 +143,7 @@ export class Walker<C> {
       ? `*** Configuration line starting \`${all[0].text}\` is missing a parameter after keyword \`${prev.text}\` at word position ${index + 1}`
       : `*** Configuration line starting \`${all[0].text}\` is missing a parameter at word position ${index + 1}`;
     const last = all[all.length - 1];
-    this.diags.report({ ...last.at, col: last.at.col + last.text.length + (last === all[0] ? 1 : 1) }, 'MISSING_PARAMETER', 'MISSING_PARAMETER', msg,
+    this.diags.report({ ...last.at, col: last.at.col + last.text.length }, 'MISSING_PARAMETER', 'MISSING_PARAMETER', msg,
       { keyword: all[0].text, expected: `a value after '${prev?.text ?? all[0].text}'` });
   }
 

@@ -262,7 +262,7 @@ function finishInstance(v: VrrpDraft, g: GlobalDefs): VrrpInstance {
   return {
     name: v.name, state: v.state ?? (priority === 255 ? 'MASTER' : 'BACKUP'), interface: v.interface, family: v.family ?? 4,
     version: v.version ?? g.vrrpVersion, vrid: v.vrid, priority, advertIntUs: v.advertIntUs || ADVER_DFL_US, authType: v.authType,
-    authPass: v.authPass, virtualIpaddress: v.vips, virtualIpaddressExcluded: v.evips, virtualRoutes: v.routes, virtualRules: v.rules,
+    authPass: v.authType ? v.authPass : null, virtualIpaddress: v.vips, virtualIpaddressExcluded: v.evips, virtualRoutes: v.routes, virtualRules: v.rules,
     unicastSrcIp: v.unicastSrcIp, mcastSrcIp: v.mcastSrcIp, mcastDstIp: v.mcastDstIp, unicastPeers: v.unicastPeers, unicastTtl: v.unicastTtl,
     unicastFaultNoPeer: v.unicastFaultNoPeer, checkUnicastSrc: v.checkUnicastSrc || g.vrrpCheckUnicastSrc, useVmac: v.useVmac,
     vmacXmitBase: v.vmacXmitBase, useIpvlan: v.useIpvlan, nopreempt: v.nopreempt, preemptDelayUs: v.preemptDelayUs,

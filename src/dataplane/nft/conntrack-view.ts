@@ -58,6 +58,12 @@ export class ConntrackView {
   readonly #seen = new Map<Conn, Seen>();
   #gen = 0;
   openConnections = 0;
+  /**
+   * NAT dests whose connections never see a reply (conntrack SYN_SENT only): the usual cause is a
+   * real server whose default gateway is not the director (LVS-NAT needs replies to come back
+   * through it). Key -> count of unanswered entries in the last dump.
+   */
+  readonly unanswered = new Map<Dest, number>();
 
   constructor(src: ConntrackSource, destOf: (key: string) => Dest | undefined) {
     this.#src = src;
@@ -84,11 +90,21 @@ export class ConntrackView {
   apply(director: Director, entries: readonly ConntrackEntry[], now: number): void {
     const gen = ++this.#gen;
     let open = 0;
+    const answered = new Set<Dest>();
+    this.unanswered.clear();
     for (const e of entries) {
       if (!isBackendMark(e.mark)) continue;
       const key = this.#keys.get(markId(e.mark));
       const dest = key === undefined ? undefined : this.#destOf(key);
       if (!dest) continue;
+      // A mark outlives its owner across a restart (ids restart at 1): an entry whose real server
+      // is not this dest's belongs to an older configuration and is not shown.
+      if ((dest.fwd === 'masq' || dest.fwd === 'fullnat') && e.reply.src !== dest.addr.text) continue;
+      if (dest.svc.key.kind === 'addr' && e.orig.dst !== dest.svc.key.vip.text) continue;
+      if (dest.fwd === 'masq' && e.protocol === 'tcp') {
+        if (e.state === 'SYN_SENT') this.unanswered.set(dest, (this.unanswered.get(dest) ?? 0) + 1);
+        else answered.add(dest);
+      }
       const protocol = e.protocol as Protocol;
       if (protocol !== 'tcp' && protocol !== 'udp' && protocol !== 'sctp') continue;
       const caddr = parseAddr(e.orig.src);
@@ -111,6 +127,7 @@ export class ConntrackView {
       if (dOut > 0 || dOutB > 0) director.account(c, 'output', Math.max(0, dOut), Math.max(0, dOutB), now);
       this.#seen.set(c, { inPkts: e.orig.packets, inBytes: e.orig.bytes, outPkts: e.reply.packets, outBytes: e.reply.bytes, gen });
     }
+    for (const d of answered) this.unanswered.delete(d);
     // Gone from conntrack: gone from the director.
     for (const [c, s] of this.#seen) {
       if (s.gen === gen) continue;

@@ -28,11 +28,13 @@ export interface NftEnvOptions {
   readonly viewIntervalMs?: number;
   /** Do not bind the NFQUEUE consumer (tests of the fail-open/drop behaviour). */
   readonly noQueue?: boolean;
+  /** Map --set timeouts onto conntrack's sysctls. */
+  readonly mapTimeouts?: boolean;
 }
 
 /**
  * KEEPVS_NFT_TABLE, _FULLNAT_SOURCE, _FLUSH_ON_STOP (0/1), _FIX_SYSCTLS (0/1), _EXACT (all),
- * _QUEUE_FAILURE (fallback|drop), _QUEUE_NUM, _VIEW_MS, _NO_QUEUE (1).
+ * _QUEUE_FAILURE (fallback|drop), _QUEUE_NUM, _VIEW_MS, _NO_QUEUE (1), _MAP_TIMEOUTS (1).
  */
 export function optionsFromEnv(env: NodeJS.ProcessEnv): NftEnvOptions {
   const bool = (v: string | undefined) => (v === undefined ? undefined : v === '1' || v === 'yes' || v === 'true');
@@ -47,6 +49,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): NftEnvOptions {
     queueNum: env.KEEPVS_NFT_QUEUE_NUM ? Number(env.KEEPVS_NFT_QUEUE_NUM) : undefined,
     viewIntervalMs: env.KEEPVS_NFT_VIEW_MS ? Number(env.KEEPVS_NFT_VIEW_MS) : undefined,
     noQueue: bool(env.KEEPVS_NFT_NO_QUEUE),
+    mapTimeouts: bool(env.KEEPVS_NFT_MAP_TIMEOUTS),
   };
 }
 
@@ -74,7 +77,7 @@ export async function openNftPlane(
   const plane = new NftPlane({
     commands: cmd, clock: opts.clock, log: opts.log, table: opts.table, fullnatSource: opts.fullnatSource ?? null,
     flushOnStop: opts.flushOnStop, exactAll: opts.exactAll, queueFailure: opts.queueFailure, queueNum: opts.queueNum,
-    ipip, viewIntervalMs: opts.viewIntervalMs,
+    ipip, viewIntervalMs: opts.viewIntervalMs, mapTimeouts: opts.mapTimeouts,
     openQueue: opts.noQueue ? undefined : (n) => openNfQueue({ queueNum: n }),
     conntrack: { dump: dumpConntrack },
   });

@@ -52,7 +52,15 @@ export interface NftPlaneOptions {
   readonly viewIntervalMs?: number;
   /** `ip link add type ipip` works on this host (TUN possible); detected by the factory. */
   readonly ipip?: boolean;
+  /**
+   * Map ipvsadm --set (tcp tcpfin udp) onto the host's conntrack timeouts (nf_conntrack_tcp_timeout_
+   * established / _fin_wait, nf_conntrack_udp_timeout_stream). Off by default: they are host-wide.
+   */
+  readonly mapTimeouts?: boolean;
 }
+
+/** Unanswered NAT connections to one dest before the gateway warning. */
+const GATEWAY_WARN_AFTER = 3;
 
 /** A failed apply, with the DataPlaneError the API reports (as the proxy plane's ListenError). */
 export class NftApplyError extends Error {
@@ -102,6 +110,9 @@ export class NftPlane implements DataPlane {
   #started = false;
   readonly #drops: Record<string, number> = {};
   #director: Director | null = null;
+  readonly #mapTimeouts: boolean;
+  #timeoutsKey = '';
+  readonly #gatewayWarned = new Set<string>();
   /** DR backends of the last model, by key: a removed one lingers while its flows may live. */
   #drBackends = new Map<string, LingeringBackend>();
   readonly #lingering = new Map<string, LingeringBackend & { until: number }>();
@@ -119,6 +130,7 @@ export class NftPlane implements DataPlane {
     this.#openQueue = opts.openQueue;
     this.#ipip = opts.ipip ?? false;
     this.#viewIntervalMs = opts.viewIntervalMs ?? 1000;
+    this.#mapTimeouts = opts.mapTimeouts ?? false;
     this.#view = opts.conntrack ? new ConntrackView(opts.conntrack, (k) => this.#destByKey(k)) : null;
     this.capabilities = {
       name: 'nft',
@@ -322,7 +334,13 @@ export class NftPlane implements DataPlane {
 
   #startView(director: Director): void {
     if (!this.#view || this.#viewTimer) return;
-    this.#viewTimer = setInterval(() => { void this.refreshView(director); }, this.#viewIntervalMs);
+    let busy = false;
+    // A dump that takes longer than the period (a huge conntrack table) is not stacked up.
+    this.#viewTimer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      this.refreshView(director).finally(() => { busy = false; });
+    }, this.#viewIntervalMs);
     this.#viewTimer.unref();
   }
 
@@ -330,6 +348,7 @@ export class NftPlane implements DataPlane {
   async refreshView(director: Director = this.#director!): Promise<void> {
     if (!director || this.#stopped) return;
     const now = this.#clock();
+    await this.#followTimeouts(director);
     if ([...this.#lingering.values()].some((l) => l.until <= now)) await this.sync(director).catch(() => undefined);
     if (this.#view) {
       this.#view.setKeys(this.backendKeys());
@@ -342,6 +361,13 @@ export class NftPlane implements DataPlane {
         });
       }
       await this.#view.refresh(director, this.#clock(), flows);
+      for (const [dest, n] of this.#view.unanswered) {
+        const id = `${dest.addr.text}:${dest.port}`;
+        if (n < GATEWAY_WARN_AFTER || this.#gatewayWarned.has(id)) continue;
+        this.#gatewayWarned.add(id);
+        this.#log('warn', `real server ${id} (NAT) has answered none of ${n} connections: LVS-NAT needs its default `
+          + 'gateway to be the director (DIP), or use --fullnat');
+      }
     }
     const r = await this.#cmd.nftArgs(['-j', 'list', 'counters', 'table', 'ip', this.#table]);
     if (r.code === 0) {
@@ -352,6 +378,26 @@ export class NftPlane implements DataPlane {
           if (c && c.name in COUNTER_REASON) this.#drops[COUNTER_REASON[c.name as (typeof COUNTERS)[number]]] = c.packets;
         }
       } catch { /* keep the last values */ }
+    }
+  }
+
+  /** ipvsadm --set changed: the DR flow timeout follows (a sync), and conntrack's if mapped. */
+  async #followTimeouts(director: Director): Promise<void> {
+    const t = director.timeouts.getTimeouts();
+    const key = `${t.tcp}/${t.tcpfin}/${t.udp}`;
+    if (key === this.#timeoutsKey) return;
+    const first = this.#timeoutsKey === '';
+    this.#timeoutsKey = key;
+    if (!first && this.#model?.services.some((s) => s.mode === 'dr')) await this.sync(director).catch(() => undefined);
+    if (!this.#mapTimeouts) return;
+    for (const [name, v] of [
+      ['net.netfilter.nf_conntrack_tcp_timeout_established', t.tcp],
+      ['net.netfilter.nf_conntrack_tcp_timeout_fin_wait', t.tcpfin],
+      ['net.netfilter.nf_conntrack_udp_timeout_stream', t.udp],
+    ] as const) {
+      if (this.#cmd.sysctl(name) === String(v)) continue;
+      const r = await this.#cmd.setSysctl(name, String(v));
+      if (r.code !== 0) this.#log('warn', `cannot set ${name}=${v}: ${r.stderr.trim()}`);
     }
   }
 

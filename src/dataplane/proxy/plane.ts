@@ -19,6 +19,7 @@ import type { Director } from '../../core/director.ts';
 import type { Dest, DestSpec } from '../../core/dest.ts';
 import { type Addr, parseAddr, endpointText } from '../../core/addr.ts';
 import { type Service, type ServiceKey, type ServiceOptions, destKeyId, serviceKeyText } from '../../core/service.ts';
+import { effectiveProxyProtocol } from '../../core/proxy-protocol.ts';
 import type { Capabilities, Check, DataPlane, DataPlaneError, DataPlaneStats } from '../dataplane.ts';
 import { type DropReason, type PlaneContext, type PlaneDirector, BufferPool } from './plane-context.ts';
 import type { ProxyProtocolVersion } from './proxy-protocol.ts';
@@ -91,14 +92,17 @@ class Context implements PlaneContext {
   }
 
   proxyProtocolFor(svcId: string, dest: Dest): ProxyProtocolVersion | null {
-    if (this.proxyProtocol.size === 0) return null;
-    const c = this.proxyProtocol.get(svcId);
-    if (c === undefined) return null;
-    if (c.dests.size !== 0) {
-      const v = c.dests.get(destKeyId(dest.addr, dest.port));
-      if (v !== undefined) return v;
+    // setProxyProtocol's overrides first (rarely any), then the model: the dest's own choice, else
+    // its service's (keepvsadm --proxy-protocol, the API's "proxyProtocol").
+    if (this.proxyProtocol.size !== 0) {
+      const c = this.proxyProtocol.get(svcId);
+      if (c !== undefined) {
+        const v = c.dests.size !== 0 ? c.dests.get(destKeyId(dest.addr, dest.port)) : undefined;
+        if (v !== undefined) return v;
+        if (c.svc !== null) return c.svc;
+      }
     }
-    return c.svc;
+    return effectiveProxyProtocol(dest.proxyProtocol, dest.svc.options.proxyProtocol);
   }
 
   addrOf(text: string): Addr | null {
@@ -130,6 +134,8 @@ export class ProxyPlane implements DataPlane {
   /** The TCP engine in use. */
   readonly tcpEngine: 'handles' | 'sockets';
   readonly #tcp = new Map<string, TcpListener>();
+  /** Listeners being closed; a service re-added meanwhile waits for its port to be free. */
+  readonly #tcpClosing = new Map<string, Promise<void>>();
   readonly #udp = new Map<string, UdpService>();
   #timer: ReturnType<typeof setInterval> | null = null;
   #syncing: Promise<void> = Promise.resolve();
@@ -174,9 +180,10 @@ export class ProxyPlane implements DataPlane {
   }
 
   /**
-   * Send the PROXY protocol header to a service's real servers (destKey null) or to one of them
-   * (destKey = destKeyId(addr, port), which overrides the service's choice); null removes the choice.
-   * v1 has no UDP form.
+   * An override of the model's PROXY protocol choice (ServiceOptions.proxyProtocol,
+   * Dest.proxyProtocol), for embedders and tests: a service's real servers (destKey null) or one of
+   * them (destKey = destKeyId(addr, port), which overrides the service's entry); null removes the
+   * override, and the model's choice applies again. v1 has no UDP form.
    */
   setProxyProtocol(serviceId: string, destKey: string | null, version: ProxyProtocolVersion | null): Check {
     if (version === 'v1' && serviceId.startsWith('udp|')) {
@@ -218,7 +225,7 @@ export class ProxyPlane implements DataPlane {
     for (const [id, l] of this.#tcp) {
       if (want.has(id)) continue;
       // Stop accepting; open sessions are not the listener's and carry on.
-      l.server.close();
+      this.#closeListener(id, l);
       this.#tcp.delete(id);
     }
     for (const [id, u] of this.#udp) {
@@ -251,8 +258,24 @@ export class ProxyPlane implements DataPlane {
     }
   }
 
+  #closeListener(id: string, l: TcpListener): void {
+    // With the accept hook the server tracks no connections, so its close callback comes as soon as
+    // the listening socket is closed; on the fallback path it would wait for every connection.
+    if (!l.hooked) {
+      l.server.close();
+      return;
+    }
+    const closed = new Promise<void>((resolve) => l.server.close(() => resolve()));
+    this.#tcpClosing.set(id, closed);
+    void closed.then(() => {
+      if (this.#tcpClosing.get(id) === closed) this.#tcpClosing.delete(id);
+    });
+  }
+
   async #openTcp(id: string, vip: Addr, port: number): Promise<void> {
     const ctx = this.#ctx;
+    const closing = this.#tcpClosing.get(id);
+    if (closing !== undefined) await closing;
     const { server, hooked } = await listenTcp(vip, port, { backlog: this.#backlog, reusePort: this.#reusePort }, {
       handle: this.tcpEngine === 'handles'
         ? (h) => acceptTcpHandleFast(ctx, vip, port, h)
@@ -313,7 +336,7 @@ export class ProxyPlane implements DataPlane {
     const ctx = this.#ctx;
     ctx.stopping = true;
     this.#stopped = true;
-    for (const l of this.#tcp.values()) l.server.close();
+    for (const [id, l] of this.#tcp) this.#closeListener(id, l);
     this.#tcp.clear();
     for (const u of this.#udp.values()) u.draining = true;
     const deadline = Date.now() + Math.max(0, graceMs);

@@ -3,8 +3,9 @@
 // the real server learns the client's address, which a full proxy otherwise hides.
 // The decoder exists for tests and for anyone who wants to check what a real server will parse.
 import type { Addr } from '../../core/addr.ts';
+import type { ProxyProtocolVersion } from '../../core/proxy-protocol.ts';
 
-export type ProxyProtocolVersion = 'v1' | 'v2';
+export type { ProxyProtocolVersion };
 
 /** proxy-protocol.txt §2.2: the 12-byte v2 signature. */
 export const PP2_SIGNATURE: Readonly<Uint8Array> = Uint8Array.of(

@@ -293,7 +293,7 @@ export function acceptTcpHandleFast(ctx: PlaneContext, vaddr: Addr, vport: numbe
   if (typeof a === 'string') {
     ctx.drop(a);
     // A reset, the user-space stand-in for the kernel's ICMP port unreachable.
-    if (h.reset() !== 0) h.close();
+    h.reset();
     return;
   }
   new HandleSession(ctx, h, flow, a, now).start();

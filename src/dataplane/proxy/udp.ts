@@ -237,6 +237,8 @@ export class UdpFlow {
     director.account(d.conn, 'input', 1, msg.length, now);
     director.stateEvent(d.conn, 'input', DATAGRAM, now);
     this.expires = d.conn.expires;
+    // ip_vs_in: a one-packet entry is counted, stepped, then freed right after its packet.
+    director.expireNow(d.conn);
     const version = ctx.proxyProtocolFor(d.dest.svc.id, d.dest);
     const f = this.flow;
     if (version === 'v2') {

@@ -552,8 +552,6 @@ const GLOBAL_KEYWORDS: K[] = [
     },
   },
   optBool('data_use_instance', (v) => `Invalid value '${v}' for global date_use_instance specified`),
-  // keepalived 2.2 lists these in its man page and samples; older spellings still accepted.
-  needs1('state_file_location'), needs1('stats_file_location'), needs1('json_file_location'), needs1('json_version'),
 ];
 
 /** Top-level keywords the parent process reads besides global_defs (global_parser.c). */

@@ -186,7 +186,7 @@ export function parseIpRoute(c: ParseCtx, words: readonly Token[], isStatic: boo
     }
     if (ROUTE_FLAGS.includes(w.text)) {
       if (w.text === 'no_track') noTrack = true;
-      options.set(w.text, '');
+      else options.set(w.text, '');
       continue;
     }
     if (ROUTE_VALUED.includes(w.text)) {

@@ -321,7 +321,7 @@ const REAL_SERVER: K = {
 function lbFlags(name: string): K {
   return {
     name,
-    handler: (c) => {
+    handler: (c, st) => {
       const v = vs(c);
       if (name === 'ops') v.flags |= SVC_F.ONEPACKET;
       else if (name === 'flag-1') v.flags |= SVC_F.SCHED1;
@@ -333,7 +333,7 @@ function lbFlags(name: string): K {
         else if (name === `${v.scheduler}-fallback`) v.flags |= SVC_F.SCHED1;
         else if (name === 'hashed') v.hashed = true;
       } else {
-        c.report(c.vss.length ? v.at : null, `${name} only applies to sh scheduler - ignoring`, { code: 'CONFLICT', keyword: name, expected: 'lvs_sched sh (or mh) before this flag' });
+        c.report(st.keyword, `${name} only applies to sh scheduler - ignoring`, { code: 'CONFLICT', keyword: name, expected: 'lvs_sched sh (or mh) before this flag' });
       }
     },
   };

@@ -16,10 +16,9 @@ type K = KeywordSpec<ParseCtx>;
 const GLOBAL_PASS: K[] = [GLOBAL_DEFS, ...PARENT_TOP_LEVEL];
 const SECTION_PASS: K[] = [...VRRP_TOP_LEVEL, ...LVS_TOP_LEVEL];
 
-const EMPTY = table<ParseCtx>([]);
-
+/** lib/parser.c: an inactive root keyword gets no sub-keywords; its block is skipped by brace counting. */
 function inactive(k: K): K {
-  return { name: k.name, inactive: true, sub: k.sub ? EMPTY : undefined };
+  return { name: k.name, inactive: true };
 }
 
 export function rootTable(pass: 'global' | 'sections'): KeywordTable<ParseCtx> {
@@ -30,3 +29,22 @@ export function rootTable(pass: 'global' | 'sections'): KeywordTable<ParseCtx> {
 
 /** Every top-level keyword (for docs and tests). */
 export const TOP_LEVEL_KEYWORDS: readonly string[] = [...GLOBAL_PASS, ...SECTION_PASS].map((k) => k.name);
+
+/**
+ * Every section and its keywords, walked from the tables: section path -> keyword names
+ * ('' is the top level; nested sections read "virtual_server real_server HTTP_GET url").
+ */
+export function keywordSections(): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const walk = (path: string, specs: Iterable<K>): void => {
+    const names: string[] = [];
+    for (const k of specs) {
+      names.push(k.name);
+      if (k.sub) walk(path ? `${path} ${k.name}` : k.name, k.sub.values());
+    }
+    const prev = out.get(path) ?? [];
+    out.set(path, [...new Set([...prev, ...names])]);
+  };
+  walk('', [...GLOBAL_PASS, ...SECTION_PASS]);
+  return out;
+}
