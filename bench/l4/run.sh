@@ -28,14 +28,18 @@
 #           noisy (cross-vCPU wake-ups), absolute throughput and latency.
 #   shared  the proxy on core 1 with everything else (1-worker rows only); quiet, shows the proxy's
 #           total CPU cost per request — the stable ranking.
-# Every workload gets a fresh proxy and a warm-up, so one workload's churn cannot slow the next.
+# Every measurement gets a fresh proxy and a warm-up, so one run's churn cannot slow the next, and
+# reps are interleaved across rows (rotated order) so that load from other processes that comes and
+# goes hits every row alike. Each measurement records the foreign CPU (machine busy time minus the
+# proxy, backends and wrk) and is repeated when it exceeds MAX_FOREIGN % of a core.
 #
-# Knobs (env): LAYOUTS ("split shared")  DURATION (4)  REPS (3)  WARMUP (1)
+# Knobs (env): LAYOUTS ("split shared")  DURATION (3)  REPS (3)  WARMUP (1)
 #   ROWS_SPLIT ("direct haproxy1 haproxy2 nginx1 nginx2 keepvs1 keepvs2")  ROWS_SHARED ("haproxy1 nginx1 keepvs1")
 #   WORKLOADS ("ka close bulk")  IPERF (1) IPERF_SECS (2) IPERF_REPS (2) IPERF_LAYOUTS ("split")
 #   IDLE (1) IDLE_CONNS (10000) IDLE_ROWS ("haproxy1 nginx1 keepvs1")
 #   CONNS_KA (64) CONNS_CLOSE (64) CONNS_BULK (16)  PROXY_CPU (0) LOADGEN_CPU (1)
 #   PORT_BASE (18080: VIP; +1,+2 backends; +9 iperf VIP; +10 iperf3 -s)  KEEPVS_WORKER_FLAG ("")
+#   MAX_FOREIGN (30) RETRIES (2) QUIET_WAIT (10 s)
 #   AUTO_INSTALL (1: apt-get install missing tools when root)  OUT (bench/results/l4-<stamp>)
 # A default run takes about 9–10 minutes.  Only 127.0.0.1 is used.  Every process it starts is
 # recorded and stopped by PID on exit (EXIT trap); each wait and each tool run is bounded.
@@ -46,7 +50,7 @@ NODE=$ROOT/node_modules/.bin/node
 [[ -x $NODE ]] || NODE=$(command -v node || true)
 
 LAYOUTS=${LAYOUTS-split shared}
-DURATION=${DURATION:-4}
+DURATION=${DURATION:-3}
 REPS=${REPS:-3}
 WARMUP=${WARMUP:-1}
 ROWS_SPLIT=${ROWS_SPLIT-direct haproxy1 haproxy2 nginx1 nginx2 keepvs1 keepvs2}
@@ -179,7 +183,6 @@ background_cpu() {
   local b0 b1 t0 t1; b0=$(busy_ticks); t0=$(now); sleep 1; b1=$(busy_ticks); t1=$(now)
   awk -v d=$(( b1 - b0 )) -v a="$t0" -v b="$t1" -v hz="$HZ" 'BEGIN{printf "%.0f", d/hz/(b-a)*100}'
 }
-BG_MAX=0
 now() { date +%s.%N; }
 HZ=$(getconf CLK_TCK)
 median() { printf '%s\n' "$@" | grep -Ev '^(n/a|)$' | sort -g | awk '{a[NR]=$1} END{if (NR) print a[int((NR+1)/2)]; else print "n/a"}'; }
@@ -559,12 +562,12 @@ cell_err() {  # key -> " (errors a/b/c)" or nothing
 }
 table_layout() {  # layout rows...
   local layout=$1 row k; shift
-  echo "| row | ka req/s | ka p99 ms | close conn/s | close p99 ms | bulk MiB/s | iperf3 Gbit/s | proxy CPU % ka/close/bulk | ka req per proxy CPU-s | close conn per proxy CPU-s | bulk MiB per proxy CPU-s | CPU µs per req ka/close | peak RSS MiB | spread % ka/close/bulk | spread % per-CPU-s ka/close/bulk |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| row | ka req/s | ka p99 ms | close conn/s | close p99 ms | bulk MiB/s | iperf3 Gbit/s | proxy CPU % ka/close/bulk | ka req per proxy CPU-s | close conn per proxy CPU-s | bulk MiB per proxy CPU-s | CPU µs per req ka/close | peak RSS MiB | spread % ka/close/bulk | spread % per-CPU-s ka/close/bulk | foreign CPU % ka/close/bulk |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for row in "$@"; do
     k="$layout,$row"
-    if [[ -n ${R[$k,skip]:-} ]]; then echo "| $row | ${R[$k,skip]} |||||||||||||| "; continue; fi
-    if [[ -n ${R[$k,failed]:-} ]]; then echo "| $row | failed to start (see logs/) |||||||||||||| "; continue; fi
+    if [[ -n ${R[$k,skip]:-} ]]; then echo "| $row | ${R[$k,skip]} ||||||||||||||| "; continue; fi
+    if [[ -n ${R[$k,failed]:-} ]]; then echo "| $row | failed to start (see logs/) ||||||||||||||| "; continue; fi
     local cpu="—" effk="—" effc="—" effb="—" us="—" rss="—" effsp="—"
     if [[ $row != direct ]]; then
       cpu="$(fmt "${R[$k,ka,cpu]:-}")/$(fmt "${R[$k,close,cpu]:-}")/$(fmt "${R[$k,bulk,cpu]:-}")"
@@ -573,7 +576,7 @@ table_layout() {  # layout rows...
       rss=$(fmt "$(awk -v k="${R[$k,hwm]:-0}" 'BEGIN{print k/1024}')" 1)
       effsp="${R[$k,ka,effspread]:-n/a}/${R[$k,close,effspread]:-n/a}/${R[$k,bulk,effspread]:-n/a}"
     fi
-    echo "| $row$(cell_err "$k") | $(fmt "${R[$k,ka]:-}") | ${R[$k,ka,p99]:-n/a} | $(fmt "${R[$k,close]:-}") | ${R[$k,close,p99]:-n/a} | $(fmt "${R[$k,bulk]:-}") | ${R[$k,iperf]:-—} | $cpu | $effk | $effc | $effb | $us | $rss | ${R[$k,ka,spread]:-n/a}/${R[$k,close,spread]:-n/a}/${R[$k,bulk,spread]:-n/a} | $effsp |"
+    echo "| $row$(cell_err "$k") | $(fmt "${R[$k,ka]:-}") | ${R[$k,ka,p99]:-n/a} | $(fmt "${R[$k,close]:-}") | ${R[$k,close,p99]:-n/a} | $(fmt "${R[$k,bulk]:-}") | ${R[$k,iperf]:-—} | $cpu | $effk | $effc | $effb | $us | $rss | ${R[$k,ka,spread]:-n/a}/${R[$k,close,spread]:-n/a}/${R[$k,bulk,spread]:-n/a} | $effsp | ${R[$k,ka,fo]:-n/a}/${R[$k,close,fo]:-n/a}/${R[$k,bulk,fo]:-n/a} |"
   done
 }
 table_ratios() {  # layout rows... : ratios to the HAProxy row with the same thread/worker count
@@ -640,7 +643,7 @@ ELAPSED=$(( $(date +%s) - T0 ))
 STEAL=$(( $(steal_ticks) - STEAL0 ))
 {
   cat "$OUT/header.md"
-  echo "- after the run: loadavg $(cut -d' ' -f1-3 /proc/loadavg); steal during the run: $STEAL ticks; background load between rows (other processes, 1 s samples): max ${BG_MAX}% of a core; elapsed ${ELAPSED} s"
+  echo "- after the run: loadavg $(cut -d' ' -f1-3 /proc/loadavg); steal during the run: $STEAL ticks; measurements repeated because of foreign load: $RETRIED; elapsed ${ELAPSED} s"
   for layout in $LAYOUTS; do
     case $layout in split) rows=$ROWS_SPLIT ;; shared) rows=$ROWS_SHARED ;; esac
     echo

@@ -14,10 +14,10 @@ import { NODE, startNftDaemon, type RunningDaemon } from '../../test/dataplane/n
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const QUICK = process.argv.includes('--quick');
-const IPERF_S = QUICK ? 2 : 4;
+const IPERF_S = QUICK ? 2 : 3;
 const CONN_MS = QUICK ? 2000 : 4000;
 const CONC = 32;
-const TRIES = QUICK ? 1 : 3;
+const TRIES = QUICK ? 1 : 2;
 const SRCS = Array.from({ length: 16 }, (_, i) => `198.18.0.${20 + i}`).join(',');
 const VIP = LAB.vip;
 
@@ -74,25 +74,29 @@ async function flushConntrack(lab: Lab): Promise<void> {
   for (const n of lab.ns.rs) await inNs(n, ['conntrack', '-F']);
 }
 
-async function measure(lab: Lab, name: string, target: string, pid: () => number | null): Promise<Row> {
+interface Target { readonly host: string; readonly iperfPort: number; readonly connPort: number }
+const ROUTED: Target = { host: LAB.rs[0], iperfPort: 5201, connPort: 7000 };
+const HAPROXY: Target = { host: VIP, iperfPort: 5202, connPort: 7001 };
+const LB: Target = { host: VIP, iperfPort: 5201, connPort: 7000 };
+
+async function measure(lab: Lab, name: string, target: Target, pid: () => number | null): Promise<Row> {
   await flushConntrack(lab);
   const c0 = cpuTotals();
   const p = pid();
   const pc0 = p ? procCpuSeconds(p) : 0;
   const t0 = performance.now();
-  // Best of several short runs: the lab shares its vCPUs with whatever else the machine runs, and
-  // interference only ever lowers a figure.
+  // Best of several short runs: interference from the rest of the machine only ever lowers a figure.
   let gbps1 = 0;
   let gbps4 = 0;
   for (let i = 0; i < TRIES; i++) {
-    gbps1 = Math.max(gbps1, await iperf(lab, target, 5201, 1));
-    gbps4 = Math.max(gbps4, await iperf(lab, target, 5201, 4));
+    gbps1 = Math.max(gbps1, await iperf(lab, target.host, target.iperfPort, 1));
+    gbps4 = Math.max(gbps4, await iperf(lab, target.host, target.iperfPort, 4));
   }
   let cr = { rate: 0, p99Ms: NaN, errors: 0 };
   for (let i = 0; i < TRIES; i++) {
     await new Promise((r) => setTimeout(r, 1000));
     await flushConntrack(lab);
-    const c = await connrate(lab, target, 7000);
+    const c = await connrate(lab, target.host, target.connPort);
     if (!(c.rate <= cr.rate)) cr = c;
   }
   const wall = (performance.now() - t0) / 1000;
@@ -159,6 +163,13 @@ async function queueDecisions(lab: Lab, k: RunningDaemon): Promise<QueueRate> {
   return { perSecond: Math.round(n / wall), perCpuSecond: Math.round(n / Math.max(cpu, 1e-3)), conntrack: n, fallback, cpu };
 }
 
+interface Case {
+  readonly row: Row;
+  /** The routed and HAProxy figures measured right before and after it. */
+  readonly routed: Row;
+  readonly haproxy: Row;
+}
+
 async function main(): Promise<void> {
   const why = await labUnavailable(['ip', 'nft', 'iptables-nft', 'conntrack', 'iperf3', 'haproxy', 'hping3']);
   if (why) {
@@ -166,20 +177,31 @@ async function main(): Promise<void> {
     process.exit(0);
   }
   const lab = await labUp({ prefix: 'kvb', rsCount: 2, node: NODE });
-  const rows: Row[] = [];
+  const cases: Case[] = [];
   let queue: QueueRate | null = null;
+  let haproxyPid: number | null = null;
+  const hap = haproxyConfig();
   try {
     for (const r of lab.ns.rs) {
       await inNs(r, ['iperf3', '-s', '-D', '-p', '5201']);
       await inNs(r, ['sysctl', '-qw', 'net.ipv4.tcp_tw_reuse=1']);
     }
     await inNs(lab.ns.director, ['sysctl', '-qw', 'net.netfilter.nf_conntrack_max=1048576']);
-    await new Promise((r) => setTimeout(r, 300));
+    // HAProxy runs the whole time on VIP:5202/7001, so every case is measured next to it (and next
+    // to plain routing): on a shared machine only neighbouring figures compare.
+    spawn('ip', ['netns', 'exec', lab.ns.director, 'haproxy', '-f', hap, '-db'], { stdio: 'ignore' }).unref();
+    await new Promise((r) => setTimeout(r, 1000));
+    haproxyPid = await daemonPid(lab, hap);
+    if (haproxyPid === null) throw new Error('HAProxy did not start');
 
-    // 1. Plain routed forwarding through the director: the limit.
-    rows.push(await measure(lab, 'routed, no LB (the limit)', LAB.rs[0], () => null));
+    const measureCase = async (name: string, pid: () => number | null): Promise<void> => {
+      const routed = await measure(lab, 'routed', ROUTED, () => null);
+      const row = await measure(lab, name, LB, pid);
+      const haproxy = await measure(lab, 'HAProxy', HAPROXY, () => haproxyPid);
+      cases.push({ row, routed, haproxy });
+    };
 
-    // 2-4. nft plane, in-kernel rr.
+    // nft plane, in-kernel rr: NAT, FULLNAT, DR.
     for (const [mode, fwd, gw] of [['NAT', '-m', 'dip'], ['FULLNAT', '--fullnat', 'router'], ['DR', '-g', 'router']] as const) {
       await lab.rsGateway(gw);
       if (mode === 'DR') await lab.drVip(true);
@@ -187,7 +209,7 @@ async function main(): Promise<void> {
       try {
         await services(k, fwd);
         const pid = await daemonPid(lab, k.socket);
-        rows.push(await measure(lab, `nft ${mode}, rr in the kernel`, VIP, () => pid));
+        await measureCase(`nft ${mode}, rr in the kernel`, () => pid);
       } finally {
         await k.stop();
         if (mode === 'DR') await lab.drVip(false);
@@ -195,20 +217,20 @@ async function main(): Promise<void> {
       }
     }
 
-    // 5. nft plane, queue path (lc): every new connection decided by the core.
+    // nft plane, queue path (lc): every new connection decided by the core.
     {
       const k = await startNftDaemon(lab, { KEEPVS_NFT_VIEW_MS: '5000' });
       try {
         await services(k, '-m', 'lc');
         const pid = await daemonPid(lab, k.socket);
-        rows.push(await measure(lab, 'nft NAT, lc via NFQUEUE', VIP, () => pid));
+        await measureCase('nft NAT, lc via NFQUEUE', () => pid);
         queue = await queueDecisions(lab, k);
       } finally {
         await k.stop();
       }
     }
 
-    // 6. keepvs proxy plane.
+    // keepvs proxy plane.
     {
       const dir = mkdtempSync(join(tmpdir(), 'keepvs-bench-'));
       const socket = join(dir, 's.sock');
@@ -221,56 +243,58 @@ async function main(): Promise<void> {
       for (const rip of LAB.rs.slice(0, 2)) await adm('-a', '-t', `${VIP}:7000`, '-r', `${rip}:7000`, '-m');
       const pid = await daemonPid(lab, socket);
       try {
-        rows.push(await measure(lab, 'keepvs proxy plane', VIP, () => pid));
+        await measureCase('keepvs proxy plane', () => pid);
       } finally {
-        // Wait for the daemon to leave (its grace period), or HAProxy cannot bind the VIP.
         const gone = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         await Promise.race([gone, new Promise((r) => setTimeout(r, 8000))]);
       }
     }
-
-    // 7. HAProxy, mode tcp, two threads.
-    {
-      const dir = mkdtempSync(join(tmpdir(), 'haproxy-bench-'));
-      const cfg = join(dir, 'h.cfg');
-      writeFileSync(cfg, [
-        'global', '  maxconn 9000', '  nbthread 2',
-        'defaults', '  mode tcp', '  timeout connect 5s', '  timeout client 30s', '  timeout server 30s',
-        'listen iperf', `  bind ${VIP}:5201`, `  server rs1 ${LAB.rs[0]}:5201`,
-        'listen conns', `  bind ${VIP}:7000`, '  balance roundrobin', `  server rs1 ${LAB.rs[0]}:7000`, `  server rs2 ${LAB.rs[1]}:7000`, '',
-      ].join('\n'));
-      const child = spawn('ip', ['netns', 'exec', lab.ns.director, 'haproxy', '-f', cfg, '-db'], { stdio: 'ignore' });
-      await new Promise((r) => setTimeout(r, 1000));
-      const pid = await daemonPid(lab, cfg);
-      try {
-        rows.push(await measure(lab, 'HAProxy 2.6 (mode tcp, nbthread 2)', VIP, () => pid));
-      } finally {
-        child.kill('SIGTERM');
-      }
-    }
   } finally {
+    if (haproxyPid !== null) {
+      try { process.kill(haproxyPid, 'SIGTERM'); } catch { /* gone */ }
+    }
     await lab.down();
   }
-  writeReport(rows, queue);
+  writeReport(cases, queue);
 }
 
-function writeReport(rows: readonly Row[], queue: QueueRate | null): void {
+function haproxyConfig(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'haproxy-bench-'));
+  const cfg = join(dir, 'h.cfg');
+  writeFileSync(cfg, [
+    'global', '  maxconn 9000', '  nbthread 2',
+    'defaults', '  mode tcp', '  timeout connect 5s', '  timeout client 30s', '  timeout server 30s',
+    'listen iperf', `  bind ${VIP}:5202`, `  server rs1 ${LAB.rs[0]}:5201`,
+    'listen conns', `  bind ${VIP}:7001`, '  balance roundrobin', `  server rs1 ${LAB.rs[0]}:7000`, `  server rs2 ${LAB.rs[1]}:7000`, '',
+  ].join('\n'));
+  return cfg;
+}
+
+function writeReport(cases: readonly Case[], queue: QueueRate | null): void {
   const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
-  const base = rows[0];
-  const hap = rows.find((r) => r.name.startsWith('HAProxy'));
+  const cell = (r: Row) => `${f(r.gbps1)} / ${f(r.gbps4)} | ${f(r.connRate, 0)} | ${f(r.p99Ms, 1)}`;
   const lines = [
     '# nft data plane benchmark',
     '',
-    `Best of ${TRIES} runs per figure. Run ${new Date().toISOString()} by \`node bench/nft/run.ts${QUICK ? ' --quick' : ''}\` on ${cpus().length} vCPU (${cpus()[0]?.model ?? '?'}), kernel ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}.`,
-    'Everything — client, director, real servers, load generators — shares these vCPUs, in network namespaces',
-    '(src/sys/netns.ts: veth pairs and two bridges). Throughput: iperf3, client -> VIP:5201 -> RS1. New connections:',
-    `bench/nft/connrate.ts, ${CONC} connects in flight for ${CONN_MS / 1000} s from 16 client addresses to VIP:7000 (two RS that close at once).`,
-    '"CPU busy" is the whole machine during the case; "director CPU" is the user-space process (keepvs or HAProxy) in cores.',
+    `Run ${new Date().toISOString()} by \`node bench/nft/run.ts${QUICK ? ' --quick' : ''}\` on ${cpus().length} vCPU (${cpus()[0]?.model ?? '?'}), kernel ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}.`,
+    'Client, director, real servers and load generators all share these vCPUs, in network namespaces (src/sys/netns.ts:',
+    'veth pairs, two bridges), and the machine also runs other work: figures move a lot from minute to minute. So every',
+    'case is measured **next to** plain routed forwarding and next to HAProxy (which runs the whole time on other ports),',
+    `and compared with those neighbours. Each figure is the best of ${TRIES} short runs.`,
+    `Throughput: iperf3 ${IPERF_S} s, client -> VIP -> RS1 (1 and 4 streams, Gbit/s). New connections: bench/nft/connrate.ts,`,
+    `${CONC} connects in flight for ${CONN_MS / 1000} s from 16 client addresses, to two RS that close at once (a Node generator:`,
+    'at these rates it is the generator, not the director, that runs out of CPU). p99 = connect latency.',
+    'Director CPU: the user-space process (keepvs, HAProxy) in cores; in-kernel forwarding shows as softirq and cannot be',
+    'told apart from the rest of the lab on a shared machine.',
     '',
-    '| case | iperf3 1 stream Gbit/s | 4 streams Gbit/s | x routed (1/4) | new conn/s | x HAProxy | p99 connect ms | conn errors | CPU busy | director CPU (cores) |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.name} | ${f(r.gbps1)} | ${f(r.gbps4)} | ${f(r.gbps1 / base.gbps1)} / ${f(r.gbps4 / base.gbps4)} | ${f(r.connRate, 0)} | ${hap ? f(r.connRate / hap.connRate) : 'n/a'} | ${f(r.p99Ms, 3)} | ${r.connErrors} | ${f(r.cpuBusy * 100, 0)}% | ${r.procCpu === null ? '-' : f(r.procCpu)} |`),
+    '| case | Gbit/s 1 / 4 streams | new conn/s | p99 ms | routed, same minute: Gbit/s | conn/s | x routed (1 / 4 streams) | HAProxy, same minute: conn/s | x HAProxy conn/s | director CPU (cores) | HAProxy CPU |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...cases.map(({ row: r, routed: b, haproxy: h }) => `| ${r.name} | ${cell(r)} | ${f(b.gbps1)} / ${f(b.gbps4)} | ${f(b.connRate, 0)} | ${f(r.gbps1 / b.gbps1)} / ${f(r.gbps4 / b.gbps4)} | ${f(h.connRate, 0)} | ${f(r.connRate / h.connRate)} | ${r.procCpu === null ? '-' : f(r.procCpu)} | ${h.procCpu === null ? '-' : f(h.procCpu)} |`),
+    '',
+    '| HAProxy alone (the neighbour runs) | Gbit/s 1 / 4 | new conn/s | p99 ms |',
+    '|---|---|---|---|',
+    ...cases.map(({ row: r, haproxy: h }) => `| next to "${r.name}" | ${cell(h)} |`),
     '',
     '## Queue path decision rate (SYN flood)',
     '',

@@ -63,7 +63,7 @@ export interface HealthCheckerOptions {
   readonly probes?: Partial<Probes>;
   readonly runner?: ScriptRunner;
   readonly pinger?: Pinger;
-  /** TCP_CHECK connects: default a koffi/epoll connector; null forces Node's net. */
+  /** TCP_CHECK connects and plain HTTP_GET exchanges: default a koffi/epoll connector; null forces Node's net. */
   readonly tcpConnector?: TcpConnector | null;
   readonly files?: TrackFiles;
   /** global_defs enable_script_security. */
@@ -396,7 +396,9 @@ export class HealthChecker {
       case 'TCP_CHECK': return p.tcp(spec, c.target!, signal, this.#connectorOnce());
       case 'HTTP_GET':
       case 'SSL_GET':
-        return p.http(spec, c.target!, signal, { urlIndex: run.state.urlIndex, rsVirtualhost: c.rsVirtualhost, vsVirtualhost: c.vsVirtualhost });
+        return p.http(spec, c.target!, signal, {
+          urlIndex: run.state.urlIndex, rsVirtualhost: c.rsVirtualhost, vsVirtualhost: c.vsVirtualhost, connector: this.#connectorOnce(),
+        });
       case 'MISC_CHECK':
         return p.misc(spec, signal, { runner: this.#runnerOnce(), identity: run.identity, timeoutMs: c.miscTimeoutMs ?? c.timing.delayLoopMs });
       case 'DNS_CHECK': return p.dns(spec, c.target!, signal);

@@ -21,9 +21,12 @@ import { KEEPALIVED_DEFAULTS, regexFlags } from './spec.ts';
 import { type CheckResult, checkResult } from './result.ts';
 import type { CheckSignal } from './cancel.ts';
 import { connectFailure, unsupportedOption } from './connect.ts';
+import type { TcpConnector } from '../sys/tcp-connect.ts';
 
 export interface HttpContext {
   readonly urlIndex: number;
+  /** Plain HTTP_GET goes through this bare-socket connector when given (the health checker's default). */
+  readonly connector?: TcpConnector | null;
   readonly rsVirtualhost?: string;
   readonly vsVirtualhost?: string;
 }
@@ -153,11 +156,12 @@ export function judge(url: UrlSpec, reader: { headText: string | null; digest():
 
 export function check(spec: HttpGetSpec, target: CheckTarget, signal: CheckSignal | undefined, ctx: HttpContext): Promise<CheckResult> {
   const started = performance.now();
-  const unsupported = unsupportedOption(target, started);
+  const unsupported = spec.type === 'HTTP_GET' && ctx.connector ? null : unsupportedOption(target, started);
   if (unsupported) return Promise.resolve(unsupported);
   const urls = spec.url.filter((u) => u.path);
   const url = urls[ctx.urlIndex % Math.max(1, urls.length)];
   const ssl = spec.type === 'SSL_GET';
+  if (!ssl && ctx.connector) return viaConnector(ctx.connector, spec, url, target, signal, ctx, started);
   return new Promise((resolve) => {
     let done = false;
     let phase: 'connect' | 'tls' | 'response' = 'connect';
@@ -217,4 +221,34 @@ export function check(spec: HttpGetSpec, target: CheckTarget, signal: CheckSigna
       });
     }
   });
+}
+
+/** Responses are read to the end like keepalived does; past this size the rest is not read. */
+const MAX_RESPONSE = 16 << 20;
+
+async function viaConnector(
+  connector: TcpConnector, spec: HttpGetSpec, url: UrlSpec, target: CheckTarget, signal: CheckSignal | undefined, ctx: HttpContext, started: number,
+): Promise<CheckResult> {
+  const request = Buffer.from(requestText(spec, url, target, ctx), 'latin1');
+  const a = await connector.exchange({
+    family: target.family, address: target.address, port: target.port, timeoutMs: target.connectTimeoutMs,
+    bindto: target.bindto, bindPort: target.bindPort, bindIf: target.bindIf, fwmark: target.fwmark,
+    request, maxBytes: MAX_RESPONSE,
+  }, signal);
+  switch (a.verdict) {
+    case 'done': {
+      const reader = new ResponseReader(url);
+      for (const c of a.chunks) reader.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+      return judge(url, reader, started);
+    }
+    case 'refused': return checkResult(false, 'L4CON', a.detail, started);
+    case 'timeout':
+      return a.phase === 'connect'
+        ? checkResult(false, 'L4TOUT', `connect timeout after ${target.connectTimeoutMs} ms`, started)
+        : checkResult(false, 'L7TOUT', `no answer within ${target.connectTimeoutMs} ms`, started);
+    case 'io-error':
+      return a.phase === 'connect' ? checkResult(false, 'L4CON', a.detail, started) : checkResult(false, 'L7RSP', `read error: ${a.detail}`, started);
+    case 'aborted': return checkResult(false, 'ABORTED', a.detail, started);
+    default: return checkResult(false, 'SOCKERR', `socket setup: ${a.detail}`, started);
+  }
 }

@@ -56,7 +56,7 @@ export interface LinkInfo {
   readonly up: boolean;
   readonly mtu: number;
   /** Addresses in kernel order. */
-  readonly addrs: readonly { family: 4 | 6; address: string; prefixlen: number; secondary: boolean; scope: string }[];
+  readonly addrs: readonly { family: 4 | 6; address: string; prefixlen: number; secondary: boolean; scope: string; tentative?: boolean }[];
 }
 
 interface IpJsonAddr {
@@ -65,7 +65,7 @@ interface IpJsonAddr {
   flags?: string[];
   mtu?: number;
   address?: string;
-  addr_info?: { family: string; local: string; prefixlen: number; secondary?: boolean; scope?: string }[];
+  addr_info?: { family: string; local: string; prefixlen: number; secondary?: boolean; scope?: string; tentative?: boolean; dadfailed?: boolean }[];
 }
 
 export function parseMac(text: string | undefined): Uint8Array | null {
@@ -90,6 +90,8 @@ export function parseIpAddrJson(stdout: string): LinkInfo[] {
         prefixlen: a.prefixlen,
         secondary: a.secondary ?? false,
         scope: a.scope ?? 'global',
+        // Still in duplicate address detection (or failed it): not usable as a source yet.
+        tentative: (a.tentative ?? false) || (a.dadfailed ?? false),
       })),
     };
   });

@@ -1,8 +1,10 @@
-// Bare TCP connects for TCP_CHECK at scale, through koffi: socket(), connect(), then readiness
-// from one epoll set, SO_ERROR, and close() with SO_LINGER 0 (an RST, no TIME_WAIT). No net.Socket
-// object, no libuv handle per check: at 10 000 checks a second the JavaScript side of Node's net
-// module costs more CPU than the kernel's handshake. Also sets what Node's net cannot:
-// SO_BINDTODEVICE (keepalived's bind_if) and SO_MARK (fwmark), like lib/layer4.c does.
+// Bare TCP connects (TCP_CHECK) and request/response exchanges (HTTP_GET) at scale, through koffi:
+// socket(), connect(), readiness from one epoll set, send()/recv(), close(). No net.Socket object,
+// no libuv handle per check: at 10 000 checks a second the JavaScript side of Node's net module
+// costs more CPU than the kernel's handshake. A bare connect closes with SO_LINGER 0 (an RST, no
+// TIME_WAIT); an exchange reads until the server closes, as keepalived's HTTP_GET does. Also sets
+// what Node's net cannot: SO_BINDTODEVICE (keepalived's bind_if) and SO_MARK (fwmark), like
+// keepalived's lib/layer4.c.
 //
 // Readiness is polled, not waited for on a thread: right after a batch of connects (loopback and
 // LAN handshakes usually finish inside connect()), then on a timer that backs off from 1 ms to
@@ -20,7 +22,11 @@ const SO_LINGER = 13;
 const SO_BINDTODEVICE = 25;
 const SO_MARK = 36;
 const EPOLL_CTL_ADD = 1;
+const EPOLL_CTL_MOD = 3;
+const EPOLLIN = 0x001;
 const EPOLLOUT = 0x004;
+const EAGAIN = 11;
+const MSG_NOSIGNAL = 0x4000;
 const EPOLLERR = 0x008;
 const EPOLLHUP = 0x010;
 const EINPROGRESS = 115;
@@ -30,6 +36,15 @@ const EV_SIZE = process.arch === 'x64' ? 12 : 16;
 const EV_DATA = process.arch === 'x64' ? 4 : 8;
 
 export type ConnectVerdict = 'connected' | 'refused' | 'timeout' | 'setup' | 'aborted';
+
+export interface ExchangeAnswer {
+  /** 'done': the server closed after answering (or the byte limit was reached). */
+  readonly verdict: 'done' | 'refused' | 'timeout' | 'setup' | 'aborted' | 'io-error';
+  /** Where it stopped: still connecting, or waiting for/reading the answer. */
+  readonly phase: 'connect' | 'response';
+  readonly chunks: readonly Uint8Array[];
+  readonly detail: string;
+}
 
 export interface ConnectAnswer {
   readonly verdict: ConnectVerdict;
@@ -56,6 +71,8 @@ export interface ConnectSignal {
 
 export interface TcpConnector {
   connect(opts: ConnectOptions, signal?: ConnectSignal): Promise<ConnectAnswer>;
+  /** Connect, send `request`, read until EOF (at most `maxBytes`); each wait bounded by timeoutMs. */
+  exchange(opts: ConnectOptions & { readonly request: Uint8Array; readonly maxBytes: number }, signal?: ConnectSignal): Promise<ExchangeAnswer>;
   close(): void;
 }
 
@@ -66,6 +83,8 @@ interface Libc {
   setsockopt: (fd: number, level: number, name: number, val: Uint8Array, len: number) => number;
   getsockopt: (fd: number, level: number, name: number, val: Uint8Array, len: number[]) => number;
   close: (fd: number) => number;
+  send: (fd: number, buf: Uint8Array, len: number, flags: number) => number | bigint;
+  recv: (fd: number, buf: Uint8Array, len: number, flags: number) => number | bigint;
   epoll_create1: (flags: number) => number;
   epoll_ctl: (ep: number, op: number, fd: number, ev: Uint8Array) => number;
   epoll_wait: (ep: number, evs: Uint8Array, max: number, timeout: number) => number;
@@ -82,6 +101,8 @@ function lib(): Libc {
     setsockopt: l.func('int setsockopt(int, int, int, const uint8_t *val, uint32_t len)'),
     getsockopt: l.func('int getsockopt(int, int, int, _Out_ uint8_t *val, _Inout_ uint32_t *len)'),
     close: l.func('int close(int)'),
+    send: l.func('long send(int, const uint8_t *buf, size_t len, int flags)'),
+    recv: l.func('long recv(int, _Out_ uint8_t *buf, size_t len, int flags)'),
     epoll_create1: l.func('int epoll_create1(int)'),
     epoll_ctl: l.func('int epoll_ctl(int, int, int, const uint8_t *ev)'),
     epoll_wait: l.func('int epoll_wait(int, _Out_ uint8_t *evs, int max, int timeout)'),
@@ -138,12 +159,24 @@ function v6Groups(address: string): number[] | null {
   return groups;
 }
 
+interface Exchange {
+  readonly request: Uint8Array;
+  sent: number;
+  readonly maxBytes: number;
+  readonly chunks: Uint8Array[];
+  received: number;
+  phase: 'connect' | 'response';
+  readonly resolve: (a: ExchangeAnswer) => void;
+}
+
 interface Pending {
   readonly fd: number;
-  readonly deadline: number;
+  deadline: number;
+  readonly timeoutMs: number;
   readonly resolve: (a: ConnectAnswer) => void;
   readonly signal?: ConnectSignal;
   readonly onAbort: () => void;
+  readonly ex?: Exchange;
 }
 
 const LINGER_RST = (() => { const b = new Uint8Array(8); b[0] = 1; return b; })();
@@ -157,6 +190,7 @@ class EpollConnector implements TcpConnector {
   readonly #ev = new Uint8Array(EV_SIZE);
   readonly #errBuf = new Uint8Array(4);
   readonly #errLen = [4];
+  readonly #rbuf = new Uint8Array(65536);
   #timer: ReturnType<typeof setTimeout> | null = null;
   #immediate = false;
   #backoff = 1;
@@ -167,19 +201,19 @@ class EpollConnector implements TcpConnector {
     this.#ep = ep;
   }
 
-  connect(o: ConnectOptions, signal?: ConnectSignal): Promise<ConnectAnswer> {
-    if (this.#closed || signal?.aborted) return Promise.resolve({ verdict: 'aborted', detail: 'closed' });
+  /** socket + options + bind + connect: an fd whose connect is in progress, or an immediate answer. */
+  #open(o: ConnectOptions, rst: boolean): { fd: number; done: boolean } | ConnectAnswer {
     const c = this.#c;
     const sa = sockaddr(o.family, o.address, o.port);
-    if (!sa) return Promise.resolve({ verdict: 'setup', detail: `bad address ${o.address}` });
+    if (!sa) return { verdict: 'setup', detail: `bad address ${o.address}` };
     const fd = c.socket(o.family === 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return Promise.resolve({ verdict: 'setup', detail: `socket: ${errnoName(koffi.errno())}` });
-    const fail = (verdict: ConnectVerdict, what: string): Promise<ConnectAnswer> => {
+    if (fd < 0) return { verdict: 'setup', detail: `socket: ${errnoName(koffi.errno())}` };
+    const fail = (verdict: ConnectVerdict, what: string): ConnectAnswer => {
       const e = koffi.errno();
       c.close(fd);
-      return Promise.resolve({ verdict, detail: `${what}: ${errnoName(e)}` });
+      return { verdict, detail: `${what}: ${errnoName(e)}` };
     };
-    c.setsockopt(fd, SOL_SOCKET, SO_LINGER, LINGER_RST, 8);
+    if (rst) c.setsockopt(fd, SOL_SOCKET, SO_LINGER, LINGER_RST, 8);
     if (o.fwmark && c.setsockopt(fd, SOL_SOCKET, SO_MARK, int32(o.fwmark), 4) < 0) return fail('setup', 'SO_MARK');
     if (o.bindIf) {
       const name = new TextEncoder().encode(o.bindIf + '\0');
@@ -189,42 +223,134 @@ class EpollConnector implements TcpConnector {
       const local = sockaddr(o.family, o.bindto ?? (o.family === 4 ? '0.0.0.0' : '::'), o.bindPort ?? 0);
       if (!local || c.bind(fd, local, local.length) < 0) return fail('setup', 'bind');
     }
-    const r = c.connect(fd, sa, sa.length);
-    if (r < 0) {
-      const e = koffi.errno();
-      if (e !== EINPROGRESS) {
-        c.close(fd);
-        return Promise.resolve({ verdict: SETUP.has(e) ? 'setup' : 'refused', detail: `connect: ${errnoName(e)}` });
-      }
-    } else {
-      c.close(fd);
+    if (c.connect(fd, sa, sa.length) === 0) return { fd, done: true };
+    const e = koffi.errno();
+    if (e === EINPROGRESS) return { fd, done: false };
+    c.close(fd);
+    return { verdict: SETUP.has(e) ? 'setup' : 'refused', detail: `connect: ${errnoName(e)}` };
+  }
+
+  #watch(fd: number, events: number, op: number): boolean {
+    const v = new DataView(this.#ev.buffer);
+    v.setUint32(0, events, true);
+    v.setInt32(EV_DATA, fd, true);
+    return this.#c.epoll_ctl(this.#ep, op, fd, this.#ev) >= 0;
+  }
+
+  #track(p: Pending): void {
+    this.#pending.set(p.fd, p);
+    p.signal?.addEventListener('abort', p.onAbort, { once: true });
+    // Poll once this turn is over: the connects issued in this batch share one epoll_wait.
+    if (!this.#immediate) {
+      this.#immediate = true;
+      this.#backoff = 1;
+      queueMicrotask(() => { this.#immediate = false; this.#pump(); });
+    }
+  }
+
+  connect(o: ConnectOptions, signal?: ConnectSignal): Promise<ConnectAnswer> {
+    if (this.#closed || signal?.aborted) return Promise.resolve({ verdict: 'aborted', detail: 'closed' });
+    const opened = this.#open(o, true);
+    if ('verdict' in opened) return Promise.resolve(opened);
+    if (opened.done) {
+      this.#c.close(opened.fd);
       return Promise.resolve({ verdict: 'connected', detail: 'connected' });
     }
-    const ev = this.#ev;
-    new DataView(ev.buffer).setUint32(0, EPOLLOUT, true);
-    new DataView(ev.buffer).setInt32(EV_DATA, fd, true);
-    if (c.epoll_ctl(this.#ep, EPOLL_CTL_ADD, fd, ev) < 0) return fail('setup', 'epoll_ctl');
+    const fd = opened.fd;
+    if (!this.#watch(fd, EPOLLOUT, EPOLL_CTL_ADD)) {
+      this.#c.close(fd);
+      return Promise.resolve({ verdict: 'setup', detail: 'epoll_ctl' });
+    }
     return new Promise((resolve) => {
-      const onAbort = () => this.#finish(fd, { verdict: 'aborted', detail: 'aborted' });
-      this.#pending.set(fd, { fd, deadline: performance.now() + o.timeoutMs, resolve, signal, onAbort });
-      signal?.addEventListener('abort', onAbort, { once: true });
-      // Poll once this turn is over: the connects issued in this batch share one epoll_wait.
-      if (!this.#immediate) {
-        this.#immediate = true;
-        this.#backoff = 1;
-        queueMicrotask(() => { this.#immediate = false; this.#pump(); });
-      }
+      this.#track({ fd, deadline: performance.now() + o.timeoutMs, timeoutMs: o.timeoutMs, resolve, signal, onAbort: () => this.#finish(fd, { verdict: 'aborted', detail: 'aborted' }) });
+    });
+  }
+
+  exchange(o: ConnectOptions & { readonly request: Uint8Array; readonly maxBytes: number }, signal?: ConnectSignal): Promise<ExchangeAnswer> {
+    const none: readonly Uint8Array[] = [];
+    if (this.#closed || signal?.aborted) return Promise.resolve({ verdict: 'aborted', phase: 'connect', chunks: none, detail: 'closed' });
+    const opened = this.#open(o, false);
+    if ('verdict' in opened) {
+      return Promise.resolve({ verdict: opened.verdict === 'connected' ? 'done' : opened.verdict, phase: 'connect', chunks: none, detail: opened.detail } as ExchangeAnswer);
+    }
+    const fd = opened.fd;
+    if (!this.#watch(fd, EPOLLOUT, EPOLL_CTL_ADD)) {
+      this.#c.close(fd);
+      return Promise.resolve({ verdict: 'setup', phase: 'connect', chunks: none, detail: 'epoll_ctl' });
+    }
+    return new Promise((resolve) => {
+      const ex: Exchange = { request: o.request, sent: 0, maxBytes: o.maxBytes, chunks: [], received: 0, phase: 'connect', resolve };
+      this.#track({
+        fd, deadline: performance.now() + o.timeoutMs, timeoutMs: o.timeoutMs, resolve: () => {}, signal, ex,
+        onAbort: () => this.#end(fd, 'aborted', 'aborted'),
+      });
     });
   }
 
   #finish(fd: number, a: ConnectAnswer): void {
     const p = this.#pending.get(fd);
     if (!p) return;
+    if (p.ex) {
+      this.#end(fd, a.verdict === 'connected' ? 'done' : a.verdict, a.detail);
+      return;
+    }
     this.#pending.delete(fd);
     p.signal?.removeEventListener('abort', p.onAbort);
     // close() also drops the fd from the epoll set.
     this.#c.close(fd);
     p.resolve(a);
+  }
+
+  #end(fd: number, verdict: ExchangeAnswer['verdict'], detail: string): void {
+    const p = this.#pending.get(fd);
+    if (!p || !p.ex) return;
+    this.#pending.delete(fd);
+    p.signal?.removeEventListener('abort', p.onAbort);
+    this.#c.close(fd);
+    p.ex.resolve({ verdict, phase: p.ex.phase, chunks: p.ex.chunks, detail });
+  }
+
+  /** Progress an exchange on readiness: send the request, then read until EOF. */
+  #progress(p: Pending, mask: number): void {
+    const c = this.#c;
+    const ex = p.ex!;
+    if (ex.phase === 'connect') {
+      this.#errLen[0] = 4;
+      c.getsockopt(p.fd, SOL_SOCKET, SO_ERROR, this.#errBuf, this.#errLen);
+      const err = new DataView(this.#errBuf.buffer).getInt32(0, true);
+      if (err !== 0 || (mask & (EPOLLERR | EPOLLHUP) && !(mask & EPOLLIN))) {
+        this.#end(p.fd, SETUP.has(err) ? 'setup' : 'refused', `connect: ${errnoName(err || 104)}`);
+        return;
+      }
+      ex.phase = 'response';
+    }
+    if (ex.sent < ex.request.length) {
+      const n = Number(c.send(p.fd, ex.request.subarray(ex.sent), ex.request.length - ex.sent, MSG_NOSIGNAL));
+      if (n < 0) {
+        const e = koffi.errno();
+        if (e !== EAGAIN) { this.#end(p.fd, 'io-error', `send: ${errnoName(e)}`); return; }
+      } else {
+        ex.sent += n;
+      }
+      if (ex.sent < ex.request.length) return;
+      this.#watch(p.fd, EPOLLIN, EPOLL_CTL_MOD);
+      p.deadline = performance.now() + p.timeoutMs;
+      if (!(mask & EPOLLIN)) return;
+    }
+    for (;;) {
+      const n = Number(c.recv(p.fd, this.#rbuf, this.#rbuf.length, 0));
+      if (n > 0) {
+        ex.chunks.push(this.#rbuf.slice(0, n));
+        ex.received += n;
+        p.deadline = performance.now() + p.timeoutMs;
+        if (ex.received >= ex.maxBytes) { this.#end(p.fd, 'done', 'byte limit'); return; }
+        continue;
+      }
+      if (n === 0) { this.#end(p.fd, 'done', 'closed by server'); return; }
+      const e = koffi.errno();
+      if (e !== EAGAIN) this.#end(p.fd, 'io-error', `recv: ${errnoName(e)}`);
+      return;
+    }
   }
 
   #pump(): void {
@@ -237,6 +363,9 @@ class EpollConnector implements TcpConnector {
       for (let i = 0; i < n; i++) {
         const mask = view.getUint32(EV_SIZE * i, true);
         const fd = view.getInt32(EV_SIZE * i + EV_DATA, true);
+        const p = this.#pending.get(fd);
+        if (!p) continue;
+        if (p.ex) { this.#progress(p, mask); continue; }
         this.#errLen[0] = 4;
         c.getsockopt(fd, SOL_SOCKET, SO_ERROR, this.#errBuf, this.#errLen);
         const err = new DataView(this.#errBuf.buffer).getInt32(0, true);
@@ -249,7 +378,9 @@ class EpollConnector implements TcpConnector {
     if (this.#pending.size === 0) return;
     const now = performance.now();
     for (const p of [...this.#pending.values()]) {
-      if (p.deadline <= now) this.#finish(p.fd, { verdict: 'timeout', detail: 'connect timeout' });
+      if (p.deadline > now) continue;
+      if (p.ex) this.#end(p.fd, 'timeout', p.ex.phase === 'connect' ? 'connect timeout' : 'read timeout');
+      else this.#finish(p.fd, { verdict: 'timeout', detail: 'connect timeout' });
     }
     if (this.#pending.size === 0 || this.#timer) return;
     this.#timer = setTimeout(() => { this.#timer = null; this.#pump(); }, this.#backoff);
@@ -258,7 +389,10 @@ class EpollConnector implements TcpConnector {
 
   close(): void {
     if (this.#closed) return;
-    for (const fd of [...this.#pending.keys()]) this.#finish(fd, { verdict: 'aborted', detail: 'closed' });
+    for (const [fd, p] of [...this.#pending]) {
+      if (p.ex) this.#end(fd, 'aborted', 'closed');
+      else this.#finish(fd, { verdict: 'aborted', detail: 'closed' });
+    }
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#c.close(this.#ep);

@@ -544,7 +544,7 @@ export class VrrpProcess {
     if (!link) return null;
     const ours = new Set([...c.vips, ...c.evips].map((v) => v.addr.text));
     for (const a of link.addrs) {
-      if (a.family !== c.family || ours.has(a.address)) continue;
+      if (a.family !== c.family || ours.has(a.address) || a.tentative) continue;
       if (c.family === 6 && !a.address.toLowerCase().startsWith('fe80')) continue;
       try {
         return parseAddrLiteral(a.address);

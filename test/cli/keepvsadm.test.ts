@@ -126,6 +126,70 @@ test('keepvsadm: -S → -C → -R → -S gives the same table', async () => {
   assert.equal(JSON.stringify(daemon.services), before);
 });
 
+test('keepvsadm --proxy-protocol (keepvs): request bodies, -S → -C → -R → -S, listings untouched', async () => {
+  await kv(['-C']);
+  const svc = { protocol: 'tcp', vip: '10.0.0.1', port: 80 };
+  assert.deepEqual(await kv(['-A', '-t', '10.0.0.1:80', '-s', 'rr', '--proxy-protocol', 'v2']), { code: 0, out: '', err: '' });
+  assert.deepEqual(lastBody(), {
+    service: svc, options: { scheduler: 'rr', persistent: null, netmask: null, pe: null, ops: false, schedFlags: [], proxyProtocol: 'v2' },
+  });
+  // A dest without the option sends no field: it inherits the service's choice.
+  assert.deepEqual(await kv(['-a', '-t', '10.0.0.1:80', '-r', '10.0.0.2:8080', '-m']), { code: 0, out: '', err: '' });
+  assert.deepEqual(lastBody(), {
+    service: svc, dest: { addr: '10.0.0.2', port: 8080, fwd: 'masq', weight: 1, uThreshold: 0, lThreshold: 0, tunnel: null },
+  });
+  assert.deepEqual(await kv(['-a', '-t', '10.0.0.1:80', '-r', '10.0.0.3:8080', '--fullnat', '-w', '2', '--proxy-protocol', 'none']), { code: 0, out: '', err: '' });
+  assert.deepEqual(lastBody(), {
+    service: svc, dest: { addr: '10.0.0.3', port: 8080, fwd: 'fullnat', weight: 2, uThreshold: 0, lThreshold: 0, tunnel: null, proxyProtocol: 'none' },
+  });
+  for (const line of [
+    ['-a', '-t', '10.0.0.1:80', '-r', '10.0.0.4:8080', '-m', '--proxy-protocol', 'v1'],
+    ['-A', '-u', '10.0.0.1:53', '-s', 'sh', '-b', 'sh-port', '-o', '--proxy-protocol', 'v2'],
+    ['-a', '-u', '10.0.0.1:53', '-r', '10.0.0.5:53', '-m'],
+    ['-A', '-f', '3', '-s', 'lc', '-p'],
+    ['-a', '-f', '3', '-r', '10.0.0.6', '-i', '--tun-type', 'gre', '--tun-csum', '--proxy-protocol', 'v2'],
+  ]) assert.deepEqual(await kv(line), { code: 0, out: '', err: '' }, line.join(' '));
+  const saved = golden('save-n-proxy-protocol.txt');
+  assert.deepEqual(await kv(['-S', '-n']), { code: 0, out: saved, err: '' });
+  assert.deepEqual(await kv(['-L', '-n']), { code: 0, out: golden('list-n-proxy-protocol.txt'), err: '' });
+  // Each dest's effective choice as the daemon reports it.
+  const tcp = (await new ApiClient(daemon.socketPath).services()).find((x) => x.port === 80)!;
+  assert.deepEqual(tcp.dests.map((d) => [d.addr, d.proxyProtocol, d.effectiveProxyProtocol]),
+    [['10.0.0.4', 'v1', 'v1'], ['10.0.0.3', 'none', null], ['10.0.0.2', null, 'v2']]);
+
+  const before = JSON.stringify(daemon.services);
+  await kv(['-C']);
+  assert.deepEqual(await kv(['-R'], saved), { code: 0, out: '', err: '' });
+  assert.deepEqual(await kv(['-S', '-n']), { code: 0, out: saved, err: '' });
+  assert.equal(JSON.stringify(daemon.services), before);
+
+  // -E replaces every option, as ipvsadm's does: without --proxy-protocol the default is gone.
+  assert.deepEqual(await kv(['-E', '-t', '10.0.0.1:80', '-s', 'rr']), { code: 0, out: '', err: '' });
+  assert.equal((await kv(['-S', '-n'])).out.split('\n')[0], '-A -t 10.0.0.1:80 -s rr');
+});
+
+test('keepvsadm --proxy-protocol: refused values and commands fail before the daemon is asked', async () => {
+  await kv(['-C']);
+  const asked = daemon.requests.length;
+  assert.deepEqual(await kv(['-A', '-t', '10.0.0.1:80', '--proxy-protocol', 'v3']), { code: 2, out: '', err: "invalid proxy-protocol value `v3' specified\n" });
+  assert.deepEqual(await kv(['-A', '-u', '10.0.0.1:53', '--proxy-protocol', 'v1']), { code: 2, out: '', err: 'PROXY protocol v1 is only for TCP virtual services; use v2\n' });
+  assert.deepEqual(await kv(['-D', '-t', '10.0.0.1:80', '--proxy-protocol', 'v2']), { code: 2, out: '', err: "Illegal 'proxy-protocol' option with the 'delete-service' command\n" });
+  assert.equal(daemon.requests.length, asked);
+  // -R stops at such a line (fail() exits), as for any ipvsadm option error.
+  assert.deepEqual(await kv(['-R'], '-A -t 10.0.0.1:80 --proxy-protocol v9\n-A -t 10.0.0.2:80\n'), { code: 2, out: '', err: "invalid proxy-protocol value `v9' specified\n" });
+  assert.equal(daemon.services.length, 0);
+});
+
+test('keepvsadm -h lists --proxy-protocol with the keepvs extensions', async () => {
+  const h = await kv(['-h']);
+  assert.equal(h.code, 0);
+  const lines = h.out.split('\n');
+  const at = lines.findIndex((l) => l.startsWith('  --fullnat '));
+  assert.ok(at > 0);
+  assert.match(lines[at + 1], /^ {2}--proxy-protocol v1\|v2\|none {9}PROXY protocol header to real servers, with -A\|E$/);
+  assert.match(lines[at + 2], /\(keepvs\)$/);
+});
+
 test('keepvsadm -R: a refused line prints and the next runs; the result is the last line\'s', async () => {
   await kv(['-C']);
   const r = await kv(['-R'], '-A -t 10.0.0.1:80\n-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 10.0.0.2\n');

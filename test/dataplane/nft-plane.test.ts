@@ -38,7 +38,7 @@ test('checkService / checkDest: what the nft plane refuses, with a reason', () =
     { desc: 'IPv6', check: () => plane.checkService({ kind: 'addr', protocol: 'tcp', vip: addr('2001:db8::1'), port: 80 }, OPTS), code: 'PLANE_ERROR', message: /IPv4 only/ },
     { desc: 'NAT dest', check: () => plane.checkDest(svc, spec('198.18.1.12', 'masq')) },
     { desc: 'FULLNAT dest next to NAT', check: () => plane.checkDest(svc, spec('198.18.1.12', 'fullnat')) },
-    { desc: 'DR next to NAT', check: () => plane.checkDest(svc, spec('198.18.1.12', 'route')), code: 'UNSUPPORTED_FWD', message: /cannot mix direct routing with NAT/ },
+    { desc: 'DR next to NAT', check: () => plane.checkDest(svc, spec('198.18.1.12', 'route')), code: 'UNSUPPORTED_FWD', message: /cannot mix direct routing or tunnelling with NAT/ },
     { desc: 'TUN without ipip', check: () => plane.checkDest(svc, spec('198.18.1.12', 'tunnel')), code: 'UNSUPPORTED_FWD', message: /needs ipip.*CONFIG_NET_IPIP/ },
     { desc: 'LOCALNODE', check: () => plane.checkDest(svc, spec('198.18.1.12', 'local')), code: 'UNSUPPORTED_FWD', message: /LOCALNODE/ },
     { desc: 'DR on a fwmark service', check: () => plane.checkDest(fwm.ok ? fwm.value : svc, spec('198.18.1.12', 'route')), code: 'UNSUPPORTED_FWD', message: /raw hook/ },
@@ -243,4 +243,27 @@ test('--set timeouts: mapped onto conntrack\'s sysctls when asked; DR flow timeo
   ]);
   assert.match(cmd.loaded.at(-1)!, /update @flows_s1 \{ ip saddr \. tcp sport timeout 600s : meta mark \}/);
   await plane.stop(0);
+});
+
+test('TUN where the kernel has ipip: an ipip device per real server, the DR path through it', async () => {
+  const { cmd, plane, d } = setup({ ipip: true });
+  d.addService(KEY, OPTS);
+  d.addDest(KEY, spec('198.18.1.11', 'tunnel'));
+  const svc = d.services()[0];
+  assert.ok(plane.checkDest(svc, spec('198.18.1.12', 'route')).ok, 'tunnel and route share the DR path');
+  assert.ok(!plane.checkDest(svc, { ...spec('198.18.1.12', 'tunnel'), tunnel: { type: 'gue', port: 6080, csum: 'nocsum' } }).ok, 'GUE is refused');
+  await plane.sync(d);
+  const ip = () => cmd.calls.flatMap((c) => (c.tool === 'ip' ? [c.args.join(' ')] : [])).filter((a) => !a.startsWith('-j'));
+  assert.deepEqual(ip(), [
+    'link add kvip1 type ipip remote 198.18.1.11',
+    'link set kvip1 up',
+    'route replace default dev kvip1 table 7012353 proto 107',
+    'rule add pref 90 to 198.18.0.100 fwmark 0x6b000001 table 7012353 proto 107',
+    'rule add pref 100 lookup local proto 107',
+    'rule del pref 0 lookup local',
+  ]);
+  assert.match(cmd.loaded.at(-1)!, /add element ip keepvs dr_addr \{ 198\.18\.0\.100 \. tcp \. 80 : goto s1 \}/);
+  await plane.stop(0);
+  assert.deepEqual(ip().slice(-2), ['route flush table 7012353', 'link del kvip1']);
+  assert.deepEqual(drCleanupCommands('[]', [], ['kvip3', 'tunl0']), [['link', 'del', 'kvip3']], 'a crash leaves no tunnel behind');
 });

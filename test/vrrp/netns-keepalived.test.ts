@@ -85,3 +85,31 @@ test('VRRPv2 with auth_type AH: keepvs and keepalived elect one MASTER and fail 
     L.clearVip('a');
   }
 });
+
+for (const masterKind of ['keepalived', 'keepvs'] as const) {
+  test(`VRRPv3 over IPv6 (0.1 s, link-local first VIP): ${masterKind} MASTER`, async (t) => {
+    if (why || !lab) return t.skip(why ?? 'lab not built');
+    const L = lab;
+    const vips = ['fe80::52/64 dev eth0', '2001:db8:10::100/64 dev eth0'];
+    const vip = '2001:db8:10::100';
+    const m = { version: 3 as const, advertInt: 0.1, vips };
+    const begin = (kind: 'keepvs' | 'keepalived', side: Side, state: 'MASTER' | 'BACKUP', priority: number) => (kind === 'keepvs'
+      ? L.startKeepvs(side, keepvsConf(L, { side, state, priority, ...m }))
+      : L.startKeepalived(side, L.keepalivedConf({ side, state, priority, ...m })));
+    const other = masterKind === 'keepvs' ? 'keepalived' : 'keepvs';
+    let a = begin(masterKind, 'a', 'BACKUP', 150);
+    const b = begin(other, 'b', 'BACKUP', 100);
+    try {
+      assert.ok(await L.waitHolder('a', 8_000, 500, vip), `${masterKind} (150) is the only MASTER\n${logs(a, b)}`);
+      await a.stop('TERM');
+      assert.ok(await L.waitHolder('b', 5_000, 300, vip), `${other} takes over\n${logs(a, b)}`);
+      a = begin(masterKind, 'a', 'BACKUP', 150);
+      assert.ok(await L.waitHolder('a', 8_000, 500, vip), `${masterKind} preempts\n${logs(a, b)}`);
+      // Adverts come from the interface's own link-local address, never from a VIP.
+      assert.doesNotMatch(a.log() + b.log(), /advert from fe80::52\b/);
+    } finally {
+      await a.stop('TERM');
+      await b.stop('TERM');
+    }
+  });
+}

@@ -85,6 +85,8 @@ export class VrrpLab {
       sh(['ip', '-n', sw, 'link', 'set', `p${side}`, 'master', 'br0', 'up']);
       sh(['ip', '-n', ns, 'link', 'set', 'eth0', 'address', `02:00:c6:12:0a:0${side === 'a' ? 1 : 2}`]);
       sh(['ip', '-n', ns, 'addr', 'add', `${this.addr(side)}/24`, 'dev', 'eth0']);
+      // No duplicate address detection: link-local addresses are usable at once (VRRPv3 over IPv6).
+      sh(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.eth0.accept_dad=0']);
       sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
       sh(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
     }
@@ -111,12 +113,12 @@ export class VrrpLab {
   }
 
   /** Wait until exactly `side` holds the VIP (and keeps it for `stableMs`). */
-  async waitHolder(side: Side | 'none', timeoutMs: number, stableMs = 0): Promise<boolean> {
+  async waitHolder(side: Side | 'none', timeoutMs: number, stableMs = 0, vip = this.vip): Promise<boolean> {
     const want = side === 'none' ? '' : side;
-    const ok = await this.waitFor(() => this.holders().join('') === want, timeoutMs);
+    const ok = await this.waitFor(() => this.holders(vip).join('') === want, timeoutMs);
     if (!ok || stableMs === 0) return ok;
     await new Promise((r) => setTimeout(r, stableMs));
-    return this.holders().join('') === want;
+    return this.holders(vip).join('') === want;
   }
 
   startKeepvs(side: Side, cfg: VrrpConfig): Router {
@@ -142,7 +144,7 @@ export class VrrpLab {
   }
 
   /** keepalived.conf text for one side; every pid file lives in the lab directory. */
-  keepalivedConf(o: { side: Side; state: 'MASTER' | 'BACKUP'; priority: number; version: 2 | 3; advertInt: number; nopreempt?: boolean; unicast?: boolean; vip?: string }): string {
+  keepalivedConf(o: { side: Side; state: 'MASTER' | 'BACKUP'; priority: number; version: 2 | 3; advertInt: number; nopreempt?: boolean; unicast?: boolean; vips?: string[] }): string {
     const other: Side = o.side === 'a' ? 'b' : 'a';
     return [
       'global_defs {', `    router_id ${this.ns(o.side)}`, `    vrrp_version ${o.version}`, '}',
@@ -151,13 +153,15 @@ export class VrrpLab {
       ...(o.nopreempt ? ['    nopreempt'] : []),
       ...(o.version === 2 ? ['    authentication {', '        auth_type PASS', '        auth_pass s3cret', '    }'] : []),
       ...(o.unicast ? [`    unicast_src_ip ${this.addr(o.side)}`, '    unicast_peer {', `        ${this.addr(other)}`, '    }'] : []),
-      '    virtual_ipaddress {', `        ${o.vip ?? this.vip}/24 dev eth0`, '    }', '}', '',
+      '    virtual_ipaddress {', ...(o.vips ?? [`${this.vip}/24 dev eth0`]).map((v) => `        ${v}`), '    }', '}', '',
     ].join('\n');
   }
 
   startKeepalived(side: Side, conf: string): Router {
     const f = (n: string) => join(this.dir, `${side}-${n}`);
     writeFileSync(f('keepalived.conf'), conf);
+    // A killed keepalived leaves its pid files; the next start would report "daemon is already running".
+    for (const p of ['ka.pid', 'vrrp.pid', 'chk.pid', 'bfd.pid']) rmSync(f(p), { force: true });
     const logFile = f('keepalived.log');
     writeFileSync(logFile, '');
     const proc = spawn('ip', ['netns', 'exec', this.ns(side), 'keepalived', '-n', '-l', '-D', '-G', '-P', '-f', f('keepalived.conf'),
@@ -212,7 +216,7 @@ export class VrrpLab {
 }
 
 /** A keepvs VrrpConfig for one side. */
-export function keepvsConf(lab: VrrpLab, o: { side: Side; state: 'MASTER' | 'BACKUP'; priority: number; version: 2 | 3; advertInt: number; nopreempt?: boolean; unicast?: boolean }): VrrpConfig {
+export function keepvsConf(lab: VrrpLab, o: { side: Side; state: 'MASTER' | 'BACKUP'; priority: number; version: 2 | 3; advertInt: number; nopreempt?: boolean; unicast?: boolean; vips?: string[] }): VrrpConfig {
   const other: Side = o.side === 'a' ? 'b' : 'a';
   return {
     global_defs: { router_id: lab.ns(o.side), vrrp_version: o.version },
@@ -220,7 +224,7 @@ export function keepvsConf(lab: VrrpLab, o: { side: Side; state: 'MASTER' | 'BAC
       name: 'VI_1', state: o.state, interface: 'eth0', virtual_router_id: 51, priority: o.priority, advert_int: o.advertInt,
       nopreempt: o.nopreempt, authentication: o.version === 2 ? { auth_type: 'PASS', auth_pass: 's3cret' } : undefined,
       unicast_src_ip: o.unicast ? lab.addr(o.side) : undefined, unicast_peer: o.unicast ? [lab.addr(other)] : undefined,
-      virtual_ipaddress: [`${lab.vip}/24 dev eth0`],
+      virtual_ipaddress: o.vips ?? [`${lab.vip}/24 dev eth0`],
     }],
   };
 }

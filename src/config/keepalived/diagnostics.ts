@@ -55,7 +55,7 @@ export const DIAGNOSTIC_CODES = {
   MISSING_OPEN_BRACE: "a block keyword is not followed by '{'",
   UNEXPECTED_OPEN_BRACE: "a '{' that opens no block",
   UNKNOWN_KEYWORD: 'a keyword keepalived does not know in this section',
-  MISSING_PARAMETER: 'a keyword without the value it needs (keepalived stops at once: exit 2)',
+  MISSING_PARAMETER: 'a keyword without a value it needs (where keepalived reads past the end of the line it stops at once: exit 2)',
   EXTRA_PARAMETER: 'more values than the keyword takes',
   INVALID_NUMBER: 'a value that is not a number of the expected kind',
   OUT_OF_RANGE: 'a number outside the range the keyword allows',

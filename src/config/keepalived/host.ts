@@ -159,7 +159,8 @@ export function nodeKeepalivedHost(env: Readonly<Record<string, string | undefin
       if (command.includes('/')) {
         path = command;
       } else {
-        for (const dir of (env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+        // lib/notify.c: find_path searches PATH, else confstr(_CS_PATH), which is /bin:/usr/bin on glibc.
+        for (const dir of (env.PATH ?? '/bin:/usr/bin').split(':')) {
           const p = `${dir || '.'}/${command}`;
           if (isExecutableFile(p)) { path = p; break; }
         }

@@ -55,7 +55,7 @@ function addressRange(first: Addr, last: Addr, limit: number): Addr[] | null {
   for (;;) {
     if (out.length >= limit) return null;
     out.push(addrFromBytes(cur));
-    if (Buffer.from(cur).equals(Buffer.from(last.bytes))) return out;
+    if (cur.every((b, i) => b === last.bytes[i])) return out;
     for (let i = cur.length - 1; i >= 0; i--) {
       cur[i] = (cur[i] + 1) & 0xff;
       if (cur[i] !== 0) break;

@@ -92,6 +92,12 @@ function fixed(v: bigint, shift: number): string {
  * value * 10^shift. min/max are in those units.
  */
 export function readDecimal(text: string, min: number, max: number, shift: number, problem: NumberProblem): number | null {
+  // The common case, plain digits with few enough decimals, without BigInt.
+  const simple = /^(\d{1,15})(?:\.(\d*))?$/.exec(text);
+  if (simple && (simple[2] ?? '').length <= shift) {
+    const v = Number(simple[1]) * 10 ** shift + Number((simple[2] ?? '').padEnd(shift, '0') || '0');
+    if (Number.isSafeInteger(v) && v >= min && v <= max) return v;
+  }
   const expected = `a number of seconds in [${fixed(BigInt(min), shift)}, ${fixed(BigInt(Math.min(max, TIMER_MAXIMUM)), shift)}]`;
   if (text[0] === '-') {
     problem('INVALID_NUMBER', 'INVALID_NUMBER', `negative number '${text}'`, expected);

@@ -65,13 +65,19 @@ export function validateLvs(c: ParseCtx, g: GlobalDefs): LvsResult {
       if (fam !== null) v.family = fam;
       v.family ??= 4;
     }
-    const fin = validateVs(c, v, group, g, scripts);
+    const fin = validateVs(c, v, group, g, scripts, (name) => {
+      const t = c.trackFiles.find((x) => x.name === name);
+      return { weight: t?.weight ?? 1, reverse: t?.weightReverse ?? false };
+    });
     if (fin) out.push(fin);
   }
   return { virtualServerGroups: groups, virtualServers: out, scripts };
 }
 
-function validateVs(c: ParseCtx, v: VsDraft, group: VirtualServerGroup | null, g: GlobalDefs, scripts: ScriptSpec[]): VirtualServer | null {
+/** The weight of a track_file (a FILE_CHECK without its own weight takes it: check_file.c: file_end_handler). */
+type TrackFileWeight = (name: string) => { readonly weight: number; readonly reverse: boolean };
+
+function validateVs(c: ParseCtx, v: VsDraft, group: VirtualServerGroup | null, g: GlobalDefs, scripts: ScriptSpec[], fileWeight: TrackFileWeight): VirtualServer | null {
   const at = v.at;
   if (v.rs.length === 0) {
     c.report(at, `Virtual server ${vsName(v)} has no real servers - ignoring`, { code: 'NOTHING_CONFIGURED', keyword: 'virtual_server', expected: 'at least one real_server' });
@@ -207,7 +213,7 @@ function validateVs(c: ParseCtx, v: VsDraft, group: VirtualServerGroup | null, g
   }
   if (v.quorumUp) scripts.push(v.quorumUp);
   if (v.quorumDown) scripts.push(v.quorumDown);
-  const realServers: RealServer[] = kept.map((r) => finishRs(r, scripts));
+  const realServers: RealServer[] = kept.map((r) => finishRs(r, scripts, fileWeight));
   return {
     target: v.target, family: v.family ?? 4, protocol: v.protocol ?? null, scheduler: v.scheduler as SchedulerName, flags: v.flags, hashed: v.hashed,
     forwarding: v.forwarding ?? NAT, persistenceTimeout: v.persistenceTimeout, persistenceGranularity: v.persistenceGranularity,
@@ -219,13 +225,13 @@ function validateVs(c: ParseCtx, v: VsDraft, group: VirtualServerGroup | null, g
   };
 }
 
-function finishRs(r: RsDraft, scripts: ScriptSpec[]): RealServer {
+function finishRs(r: RsDraft, scripts: ScriptSpec[], fileWeight: TrackFileWeight): RealServer {
   if (r.notifyUp) scripts.push(r.notifyUp);
   if (r.notifyDown) scripts.push(r.notifyDown);
   const checkers: Checker[] = [];
   for (const ch of r.checkers) {
     if (ch.dropped) continue;
-    const fin = finishChecker(ch, r);
+    const fin = finishChecker(ch, r, fileWeight);
     checkers.push(fin);
     if (fin.type === 'MISC_CHECK') scripts.push(fin.script);
   }
@@ -245,7 +251,7 @@ function connection(co: ConnDraft | null, r: RsDraft): CheckerConnection {
 }
 
 /** check_data.c: the checker loop of validate_check_config, plus each type's defaults. */
-function finishChecker(ch: CheckerDraft, r: RsDraft): Checker {
+function finishChecker(ch: CheckerDraft, r: RsDraft, fileWeight: TrackFileWeight): Checker {
   const defaultRetry = ch.type === 'DNS_CHECK' ? 3 : ch.type === 'MISC_CHECK' ? 0 : 1;
   const defaultDbr = ch.type === 'HTTP_GET' || ch.type === 'SSL_GET' ? 3_000_000 : ch.type === 'DNS_CHECK' ? 0 : 1_000_000;
   const delayLoopUs = ch.delayLoopUs ?? r.delayLoopUs!;
@@ -286,7 +292,8 @@ function finishChecker(ch: CheckerDraft, r: RsDraft): Checker {
         minReplyLength: ch.minReplyLength, maxReplyLength: ch.maxReplyLength,
       };
     case 'FILE_CHECK':
-      return { ...common, type: 'FILE_CHECK', trackFile: ch.trackFile!, weight: ch.fileWeight ?? 1, weightReverse: ch.fileWeightReverse };
+      return { ...common, type: 'FILE_CHECK', trackFile: ch.trackFile!, weight: ch.fileWeight ?? fileWeight(ch.trackFile!).weight,
+        weightReverse: ch.fileWeight !== null ? ch.fileWeightReverse : fileWeight(ch.trackFile!).reverse };
     case 'BFD_CHECK':
       return { ...common, type: 'BFD_CHECK', name: ch.bfdName! };
   }

@@ -1,4 +1,4 @@
-// Direct routing's half outside nftables: each DR backend mark selects a routing table whose
+// Direct routing's (and tunnelling's) half outside nftables: each DR backend mark selects a routing table whose
 // default route is the real server itself, so the packet leaves unchanged (daddr still the VIP)
 // towards the RS's MAC. The VIP is a local address of the director, and the kernel consults the
 // `local` table at rule preference 0 before anything else; the fwmark rules must come first, so the
@@ -11,7 +11,13 @@ import { DR_RULE_PREF, DR_TABLE_BASE, LOCAL_RULE_PREF, RT_PROTO_KEEPVS, hex, mar
 
 export interface DrRoute {
   readonly table: number;
+  /** The real server. */
   readonly via: string;
+  /**
+   * LVS-TUN (kernels with ipip): the packet leaves through an ipip device whose remote end is the
+   * real server (the outer header DIP -> RIP, ip_vs_xmit.c: ip_vs_tunnel_xmit), named kvip<id>.
+   */
+  readonly tunnel: string | null;
 }
 
 export interface DrRule {
@@ -34,6 +40,12 @@ export interface LingeringBackend {
   readonly vip: string;
   readonly mark: number;
   readonly addr: string;
+  readonly tunnel: boolean;
+}
+
+/** The ipip device of a TUN backend (IFNAMSIZ: at most 15 characters). */
+export function tunnelName(mark: number): string {
+  return `kvip${markId(mark)}`;
 }
 
 export function drPlan(m: NftModel, lingering: readonly LingeringBackend[] = []): DrPlan {
@@ -41,14 +53,14 @@ export function drPlan(m: NftModel, lingering: readonly LingeringBackend[] = [])
   const rules = new Map<string, DrRule>();
   for (const b of lingering) {
     const table = DR_TABLE_BASE + markId(b.mark);
-    routes.set(table, { table, via: b.addr });
+    routes.set(table, { table, via: b.addr, tunnel: b.tunnel ? tunnelName(b.mark) : null });
     rules.set(`${b.vip}|${b.mark}`, { vip: b.vip, mark: b.mark, table });
   }
   for (const s of m.services) {
     if (s.mode !== 'dr' || s.match.kind !== 'addr') continue;
     for (const b of s.backends) {
       const table = DR_TABLE_BASE + markId(b.mark);
-      routes.set(table, { table, via: b.addr });
+      routes.set(table, { table, via: b.addr, tunnel: b.fwd === 'tunnel' ? tunnelName(b.mark) : null });
       rules.set(`${s.match.vip}|${b.mark}`, { vip: s.match.vip, mark: b.mark, table });
     }
   }
@@ -67,10 +79,21 @@ export function drCommands(prev: DrPlan, next: DrPlan): string[][] {
   const key = (r: DrRule) => `${r.vip}|${r.mark}|${r.table}`;
   const prevRules = new Set(prev.rules.map(key));
   const nextRules = new Set(next.rules.map(key));
-  const prevRoutes = new Map(prev.routes.map((r) => [r.table, r.via]));
+  const routeKey = (r: DrRoute) => `${r.via}|${r.tunnel ?? ''}`;
+  const prevRoutes = new Map(prev.routes.map((r) => [r.table, r]));
   // Routes first, so a rule never points at an empty table.
   for (const r of next.routes) {
-    if (prevRoutes.get(r.table) !== r.via) out.push(['route', 'replace', 'default', 'via', r.via, 'table', String(r.table), ...proto]);
+    const was = prevRoutes.get(r.table);
+    if (was && routeKey(was) === routeKey(r)) continue;
+    if (was?.tunnel && was.tunnel !== r.tunnel) out.push(['link', 'del', was.tunnel]);
+    if (r.tunnel) {
+      if (was?.tunnel === r.tunnel) out.push(['link', 'del', r.tunnel]);
+      out.push(['link', 'add', r.tunnel, 'type', 'ipip', 'remote', r.via]);
+      out.push(['link', 'set', r.tunnel, 'up']);
+      out.push(['route', 'replace', 'default', 'dev', r.tunnel, 'table', String(r.table), ...proto]);
+    } else {
+      out.push(['route', 'replace', 'default', 'via', r.via, 'table', String(r.table), ...proto]);
+    }
   }
   for (const r of next.rules) if (!prevRules.has(key(r))) out.push(['rule', 'add', ...ruleArgs(r), ...proto]);
   if (next.moveLocal && !prev.moveLocal) {
@@ -83,7 +106,11 @@ export function drCommands(prev: DrPlan, next: DrPlan): string[][] {
   }
   for (const r of prev.rules) if (!nextRules.has(key(r))) out.push(['rule', 'del', ...ruleArgs(r)]);
   const nextTables = new Set(next.routes.map((r) => r.table));
-  for (const r of prev.routes) if (!nextTables.has(r.table)) out.push(['route', 'flush', 'table', String(r.table)]);
+  for (const r of prev.routes) {
+    if (nextTables.has(r.table)) continue;
+    out.push(['route', 'flush', 'table', String(r.table)]);
+    if (r.tunnel) out.push(['link', 'del', r.tunnel]);
+  }
   return out;
 }
 
@@ -92,7 +119,7 @@ export function drCommands(prev: DrPlan, next: DrPlan): string[][] {
  * protocol tag, putting the local rule back at preference 0 first when it is missing.
  * `rulesJson` is `ip -j rule list`; `routeTables` are the tables of `ip -j route show table all proto 107`.
  */
-export function drCleanupCommands(rulesJson: string, routeTables: readonly number[]): string[][] {
+export function drCleanupCommands(rulesJson: string, routeTables: readonly number[], links: readonly string[] = []): string[][] {
   let rules: { priority?: number; table?: string; protocol?: string }[] = [];
   try {
     rules = JSON.parse(rulesJson) as typeof rules;
@@ -105,5 +132,6 @@ export function drCleanupCommands(rulesJson: string, routeTables: readonly numbe
   if (ours.length > 0 && !hasLocal0) out.push(['rule', 'add', 'pref', '0', 'lookup', 'local']);
   if (ours.length > 0) out.push(['rule', 'flush', ...proto]);
   for (const t of [...new Set(routeTables)].sort((a, b) => a - b)) out.push(['route', 'flush', 'table', String(t), ...proto]);
+  for (const l of links) if (/^kvip\d+$/.test(l)) out.push(['link', 'del', l]);
   return out;
 }

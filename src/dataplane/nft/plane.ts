@@ -160,13 +160,13 @@ export class NftPlane implements DataPlane {
         'IP tunnelling (-i) needs ipip, and this kernel has none (`ip link add type ipip` fails: CONFIG_NET_IPIP unset); '
         + 'use direct routing (-g) on a shared L2 segment, or NAT (-m/--fullnat)', ctx);
     }
-    if (spec.fwd === 'tunnel') {
-      return refusal('UNSUPPORTED_FWD', 'IP tunnelling (-i) is not implemented on the nft data plane yet; use -g, -m or --fullnat', ctx);
+    if (spec.fwd === 'tunnel' && spec.tunnel && spec.tunnel.type !== 'ipip') {
+      return refusal('UNSUPPORTED_FWD', `the nft data plane tunnels with ipip only (not ${spec.tunnel.type})`, ctx);
     }
-    const dr = spec.fwd === 'route';
+    const dr = spec.fwd === 'route' || spec.fwd === 'tunnel';
     if (dr && svc.key.kind === 'fwmark') {
       return refusal('UNSUPPORTED_FWD',
-        'direct routing for a firewall-mark service needs the mark in the raw hook, before conntrack; use a VIP:port service, or -m/--fullnat', ctx);
+        'direct routing or tunnelling for a firewall-mark service needs the mark in the raw hook, before conntrack; use a VIP:port service, or -m/--fullnat', ctx);
     }
     // One service, one packet path: DR is stateless (notrack), NAT is conntrack's.
     for (const d of svc.dests) {
@@ -174,7 +174,7 @@ export class NftPlane implements DataPlane {
       const otherDr = d.fwd === 'route' || d.fwd === 'tunnel';
       if (otherDr !== dr) {
         return refusal('UNSUPPORTED_FWD',
-          `the nft data plane cannot mix direct routing with NAT in one service (${endpointText(d.addr, d.port)} is ${d.fwd})`, ctx);
+          `the nft data plane cannot mix direct routing or tunnelling with NAT in one service (${endpointText(d.addr, d.port)} is ${d.fwd})`, ctx);
       }
     }
     return { ok: true };
@@ -219,7 +219,12 @@ export class NftPlane implements DataPlane {
     try {
       tables = (JSON.parse(routes.stdout || '[]') as { table?: string }[]).map((r) => Number(r.table)).filter((n) => Number.isInteger(n));
     } catch { /* no routes */ }
-    for (const args of drCleanupCommands(rules.stdout || '[]', tables)) await this.#cmd.ip(args);
+    let links: string[] = [];
+    try {
+      const l = await this.#cmd.ip(['-j', 'link', 'show', 'type', 'ipip']);
+      links = (JSON.parse(l.stdout || '[]') as { ifname?: string }[]).map((x) => x.ifname ?? '');
+    } catch { /* no ipip */ }
+    for (const args of drCleanupCommands(rules.stdout || '[]', tables, links)) await this.#cmd.ip(args);
     await this.#removeQueueRules();
     this.#prev = null;
     this.#dr = EMPTY_DR_PLAN;
@@ -281,7 +286,7 @@ export class NftPlane implements DataPlane {
       for (const d of svc.dests) {
         const k = destKey(svc, d);
         const id = this.#ids.backends.get(k);
-        if (id !== undefined) drNow.set(k, { vip: s.match.vip, mark: backendMark(id), addr: d.addr.text });
+        if (id !== undefined) drNow.set(k, { vip: s.match.vip, mark: backendMark(id), addr: d.addr.text, tunnel: d.fwd === 'tunnel' });
       }
     }
     for (const [k, b] of this.#drBackends) {
