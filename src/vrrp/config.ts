@@ -632,13 +632,13 @@ function resolveInstance(ic: VrrpInstanceConfig, g: VrrpGlobalDefs, ctx: Context
   const routes: string[][] = [];
   for (const r of ic.virtual_routes ?? []) {
     const p = parseRouteOrRule(r);
-    if (!p.ok) err('VALUE_INVALID', 'virtual_routes', `virtual_routes '${r}': ${p.error}`);
+    if (!p.ok) warn('ROUTE_UNSUPPORTED', 'virtual_routes', `virtual_routes '${r}': ${p.error} - skipping`);
     else routes.push(p.value);
   }
   const rules: string[][] = [];
   for (const r of ic.virtual_rules ?? []) {
     const p = parseRouteOrRule(r);
-    if (!p.ok) err('VALUE_INVALID', 'virtual_rules', `virtual_rules '${r}': ${p.error}`);
+    if (!p.ok) warn('ROUTE_UNSUPPORTED', 'virtual_rules', `virtual_rules '${r}': ${p.error} - skipping`);
     else rules.push(p.value);
   }
 

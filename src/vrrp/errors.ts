@@ -34,6 +34,7 @@ export const VRRP_ERRORS = {
   SYNC_GROUP_MEMBER_UNKNOWN: { severity: 'warning', text: 'sync group names an instance that does not exist; ignored' },
   SYNC_GROUP_WEIGHT_IGNORED: { severity: 'warning', text: 'weighted trackers of a sync group member are ignored (sync_group_tracking_weight not set)' },
   SYNC_GROUP_SINGLE: { severity: 'warning', text: 'sync group has only one instance' },
+  ROUTE_UNSUPPORTED: { severity: 'warning', text: 'a virtual_routes / virtual_rules entry keepvs cannot apply; skipped' },
   ACCEPT_IGNORED: { severity: 'warning', text: 'accept/no_accept needs a firewall keepvs does not manage yet; addresses always accept' },
   // Run time.
   SOCKET_FAILED: { severity: 'error', text: 'the raw VRRP socket could not be opened' },

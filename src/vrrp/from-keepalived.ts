@@ -38,7 +38,7 @@ export function ipRouteText(r: IpRoute): string {
   if (r.via) w.push('via', r.via.text);
   if (r.dev) w.push('dev', r.dev);
   for (const [k, v] of r.options) {
-    if (k === 'type' || k === 'track_group' || k === 'or') continue;
+    if (k === 'type' || k === 'track_group') continue;
     w.push(k);
     if (v !== '') w.push(v);
   }

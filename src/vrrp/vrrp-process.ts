@@ -24,7 +24,7 @@ import { peekVrid, type ReceivedPacket } from './receive-check.ts';
 import {
   initialScriptCounter, scriptOutcome, scriptStatus, trackingTotals, type ScriptCounter, type ScriptStatus, type TrackerStatuses,
 } from './tracking.ts';
-import { vipAddArgs, vipDelArgs, vipDev, type Vip } from './vip.ts';
+import { splitWords, vipAddArgs, vipDelArgs, vipDev, type Vip } from './vip.ts';
 
 /** Counters per instance (keepalived vrrp_stats names) plus drops by reason. */
 export interface InstanceStats {
@@ -381,8 +381,11 @@ export class VrrpProcess {
   }
 
   private async removeAddresses(rt: InstanceRuntime, residual: boolean): Promise<void> {
-    for (const r of rt.cfg.rules) await this.ipRun(rt, ['rule', 'del', ...r], residual ? /.*/ : /No such|not exist/i);
-    for (const r of rt.cfg.routes) await this.ipRun(rt, ['route', 'del', ...r], residual ? /.*/ : /No such|not exist/i);
+    // At start only addresses are cleared (keepalived remove_residual_vips); routes and rules are not ours to judge.
+    if (!residual) {
+      for (const r of rt.cfg.rules) await this.ipRun(rt, ['rule', 'del', ...r], /No such|not exist/i);
+      for (const r of rt.cfg.routes) await this.ipRun(rt, ['route', 'del', ...r], /No such|not exist/i);
+    }
     for (const v of this.vipsOf(rt)) {
       const dev = vipDev(v, rt.cfg.interface);
       if (!dev) continue;
@@ -633,7 +636,8 @@ export class VrrpProcess {
     }
     s.running = true;
     next();
-    const p = this.host.exec(['/bin/sh', '-c', s.cfg.script], Math.max(1, Math.round(s.cfg.timeoutUs / 1000))).then((r) => {
+    // keepalived splits the script line into arguments and execs it without a shell (notify.c).
+    const p = this.host.exec(splitWords(s.cfg.script), Math.max(1, Math.round(s.cfg.timeoutUs / 1000))).then((r) => {
       s.running = false;
       if (this.stopping) return;
       const success = !r.error && !r.timedOut && r.signal === null && r.code === 0;

@@ -33,11 +33,12 @@ async function scenario(L: VrrpLab, masterKind: 'keepvs' | 'keepalived', m: Mode
   let a = start(L, masterKind, 'a', 'MASTER', 150, m);
   const b = start(L, backupKind, 'b', 'BACKUP', 100, m);
   try {
-    assert.ok(await L.waitHolder('a', 15_000 * slow + 5_000, 2_500 * slow + 300), `${masterKind} (150) is the only MASTER\n${logs(a, b)}`);
+    assert.ok(await L.waitHolder('a', 15_000 * slow + 5_000, 1_500 * slow + 300), `${masterKind} (150) is the only MASTER\n${logs(a, b)}`);
     await a.stop('TERM');
     assert.ok(await L.waitHolder('b', 5_000, 300), `${backupKind} takes over after priority 0\n${logs(a, b)}`);
     a = start(L, masterKind, 'a', 'MASTER', 150, m);
     assert.ok(await L.waitHolder('a', 15_000 * slow + 5_000, 1_500 * slow + 300), `${masterKind} preempts on return\n${logs(a, b)}`);
+    if (m.version === 2) return; // the crash case takes Master_Down_Interval (3.6 s at 1 s): v3 covers it
     await a.stop('KILL');
     assert.ok(await L.waitFor(() => L.holders().includes('b'), 10_000 * slow + 2_000), `${backupKind} takes over after a crash\n${logs(a, b)}`);
     L.clearVip('a');

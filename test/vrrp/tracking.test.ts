@@ -98,7 +98,7 @@ test('vrrp_script with weight: a failing check on the MASTER lets the BACKUP pre
   healthy = true;
   await net.run(8 * S);
   assert.equal(stateOf(a), 'MASTER', 'two successes (rise 2) restore 150; a preempts back');
-  assert.ok(a.execs.filter((e) => e.argv[2] === '/usr/local/bin/check-web').length >= 15, 'the check runs every second');
+  assert.ok(a.execs.filter((e) => e.argv[0] === '/usr/local/bin/check-web').length >= 15, 'the check runs every second');
   await a.proc!.stop();
   await b.proc!.stop();
 });
@@ -137,4 +137,28 @@ test('sync group: a fault in one member takes the whole group to FAULT; the peer
   await a.proc!.stop();
   await b.proc!.stop();
   assert.ok(a.fifo.includes('GROUP "G" STOP 0\n'));
+});
+
+test('track_file: init_file creates it, a written value moves the priority, a weight-0 file faults', async () => {
+  const net = new FakeNet();
+  const a = net.node('vra', '198.18.10.1', '02:00:c6:12:0a:01');
+  await net.start(a, {
+    track_file: [{ name: 'prio', file: '/run/prio', weight: -10, init_file: { value: 0 } }, { name: 'maint', file: '/run/maint', weight: 0 }],
+    vrrp_instance: [{ name: 'VI_1', interface: 'eth0', virtual_router_id: 51, priority: 200, virtual_ipaddress: ['198.18.10.100/24'], track_file: [{ name: 'prio' }, { name: 'maint' }] }],
+  });
+  assert.equal(a.files.get('/run/prio'), '0\n', 'init_file wrote 0');
+  await net.run(4 * S);
+  assert.equal(stateOf(a), 'MASTER');
+  a.files.set('/run/prio', '3\n');
+  a.fileWatchers.get('/run/prio')!();
+  assert.equal(a.proc!.status().instances[0].effectivePriority, 170);
+  a.files.set('/run/maint', '1\n');
+  a.fileWatchers.get('/run/maint')!();
+  await net.run(10_000);
+  assert.equal(stateOf(a), 'FAULT');
+  a.files.set('/run/maint', '0\n');
+  a.fileWatchers.get('/run/maint')!();
+  await net.run(10_000);
+  assert.equal(stateOf(a), 'BACKUP');
+  await a.proc!.stop();
 });

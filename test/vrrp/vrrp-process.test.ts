@@ -186,3 +186,49 @@ test('track_interface weight and link fault; notify FIFO lines', async () => {
   assert.deepEqual(a.ip.addressesOf('eth0'), ['198.18.10.1/24', 'fe80::3:1/64'], 'VIP removed on FAULT');
   await a.proc!.stop();
 });
+
+test('MASTER installs VIPs, excluded VIPs, routes and rules through ip, and removes them on BACKUP and stop', async () => {
+  const net = new FakeNet();
+  const a = net.node('vra', '198.18.10.1', '02:00:c6:12:0a:01');
+  const b = net.node('vrb', '198.18.10.2', '02:00:c6:12:0a:02');
+  const extra = {
+    virtual_ipaddress_excluded: ['198.18.20.5/32 dev eth0', '2001:db8:20::5/64 dev eth0'],
+    virtual_routes: ['198.18.30.0/24 via 198.18.10.254 dev eth0'],
+    virtual_rules: ['from 198.18.10.100 table 100'],
+    garp_master_refresh: 2,
+  };
+  await net.start(a, conf({ priority: 100, ...extra }));
+  await net.run(4 * S);
+  assert.equal(stateOf(a), 'MASTER');
+  assert.deepEqual(a.ip.commands.filter((c) => / (add|del) /.test(c)), [
+    `ip -4 addr add ${VIP}/24 dev eth0`,
+    'ip -4 addr add 198.18.20.5/32 dev eth0',
+    'ip -6 addr add 2001:db8:20::5/64 dev eth0 nodad',
+    'ip route add 198.18.30.0/24 via 198.18.10.254 dev eth0',
+    'ip rule add from 198.18.10.100 table 100',
+  ]);
+  // The excluded addresses are announced but not advertised.
+  const adv = net.lan.sent.find((p) => p.from === 'vra')!;
+  assert.equal(parseVrrpHeader(adv.bytes, 20).naddr, 1);
+  const frames = a.frames.sent.map((f) => f.frame);
+  assert.equal(frames.filter((f) => f[12] === 0x08 && f[13] === 0x06).length, 10, '5 rounds x 2 IPv4 addresses');
+  assert.equal(frames.filter((f) => f[12] === 0x86 && f[13] === 0xdd).length, 5, '5 unsolicited NAs for the IPv6 one');
+  // The refresh is checked when an advert goes out, once the refresh time has passed (vrrp_state_master_tx).
+  await net.run(3 * S);
+  assert.ok(a.frames.sent.length > 15, 'garp_master_refresh re-announces');
+  a.ip.commands.length = 0;
+  await net.start(b, conf({ priority: 200 }));
+  await net.run(5 * S);
+  assert.equal(stateOf(a), 'BACKUP');
+  assert.deepEqual(a.ip.commands.filter((c) => / (add|del) /.test(c)), [
+    'ip rule del from 198.18.10.100 table 100',
+    'ip route del 198.18.30.0/24 via 198.18.10.254 dev eth0',
+    `ip -4 addr del ${VIP}/24 dev eth0`,
+    'ip -4 addr del 198.18.20.5/32 dev eth0',
+    'ip -6 addr del 2001:db8:20::5/64 dev eth0',
+  ]);
+  assert.deepEqual(a.ip.routes, new Set());
+  await a.proc!.stop();
+  await b.proc!.stop();
+  assert.deepEqual(b.ip.addressesOf('eth0'), ['198.18.10.2/24', 'fe80::3:2/64'], 'stop removes the VIP');
+});
