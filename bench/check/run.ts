@@ -12,7 +12,8 @@
 // of one core. keepalived 2.2 refuses to run its checker without IPVS in the kernel; when gcc is
 // present the run builds bench/check/ipvs-shim.c (LD_PRELOAD: IPVS socket options answer "ok",
 // nothing else changes) so keepalived's checkers run for real. Every loop here is bounded in time.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -41,6 +42,12 @@ function which(cmd: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** First line a tool prints for its version (nginx and keepalived print it on stderr). */
+function versionOf(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0].trim() || cmd;
 }
 
 function cpuTicks(pid: number): { user: number; sys: number } | null {
@@ -78,7 +85,7 @@ http { access_log off; keepalive_timeout 0;
     children.push(p);
     for (let i = 0; i < 50 && Number.isNaN(await accepts()); i++) await sleep(100);
     if (Number.isNaN(await accepts())) throw new Error('nginx did not start');
-    return `nginx ${execFileSync(nginx, ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim() || '(version on stderr)'}`;
+    return versionOf(nginx, ['-v']);
   }
   // Fallback: a Node backend counting accepts, with the same status format.
   const code = `
@@ -204,13 +211,14 @@ async function main(): Promise<void> {
   let refusal = '';
   let shim: string | null = null;
   if (keepalived) {
-    kaVersion = execFileSync('keepalived', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0] || 'keepalived';
+    kaVersion = versionOf('keepalived', ['--version']);
     const conf0 = join(work, 'probe.conf');
     writeFileSync(conf0, keepalivedConf({ n: 10, kind: 'tcp', ports: PORTS }));
     refusal = await keepalivedRefusal(conf0);
     shim = buildShim();
   }
   const rows: Row[] = [];
+  const loadBefore = loadavg()[0];
   for (const kind of kinds) {
     for (const n of sizes) {
       const plan: Plan = { n, kind, ports: PORTS };
@@ -224,6 +232,19 @@ async function main(): Promise<void> {
       }
     }
   }
+  const loadAfter = loadavg()[0];
+  const summary = kinds.map((kind) => {
+    const n = Math.max(...sizes);
+    const ours = rows.find((r) => r.impl === 'keepvs' && r.kind === kind && r.n === n);
+    const theirs = rows.find((r) => r.impl !== 'keepvs' && r.kind === kind && r.n === n);
+    if (!ours) return '';
+    const per = (r: Row) => r.cpu / 100 * 1e6 / Math.max(1, r.checksPerS);
+    const scaled = per(ours) * n / 1e6 * 100;
+    return `- ${kind === 'tcp' ? 'TCP_CHECK' : 'HTTP_GET'}, ${n} real servers: keepvs ${ours.cpu.toFixed(1)} % of a core at ${ours.checksPerS.toFixed(0)} checks/s`
+      + ` (${per(ours).toFixed(1)} µs per check, so ${scaled.toFixed(0)} % at the full ${n}/s)`
+      + (theirs ? `; keepalived ${theirs.cpu.toFixed(1)} % at ${theirs.checksPerS.toFixed(0)} checks/s (${per(theirs).toFixed(1)} µs per check): keepvs costs ${(per(ours) / per(theirs)).toFixed(2)}× keepalived per check.` : '.')
+      + ` Goal "under 25 % of one core": ${scaled < 25 ? 'met' : 'not met'}.`;
+  }).filter(Boolean).join('\n');
   const md = `# bench/check — health checker CPU
 
 Run: \`npm run bench:check\` (\`node bench/check/run.ts\`), ${new Date().toISOString().slice(0, 10)}, ${process.version}, ${which('nproc') ? execFileSync('nproc', { encoding: 'utf8' }).trim() : '?'} cores.
@@ -233,6 +254,12 @@ after a warm-up; CPU = utime+stime of the checker process alone (the backend's C
 "checks/s" is the backend's accepted-connection rate during the window: what each checker really did.
 
 ${table(rows)}
+
+${summary}
+
+Machine load average (1 min) ${loadBefore.toFixed(1)} before and ${loadAfter.toFixed(1)} after the run: other work shared the 2 vCPUs,
+which is why some rows fall short of N checks per second (each checker waits delay_loop after a check completes, so a
+starved process checks less often). CPU µs per check is the figure to compare.
 
 keepalived: ${keepalived ? kaVersion : 'not installed (apt-get install keepalived)'}.
 ${keepalived ? `Without help it does not check at all on this kernel (no IPVS): ${refusal}.` : ''}

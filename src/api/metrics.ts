@@ -48,6 +48,10 @@ export const METRICS = {
   keepvs_api_rejected_total: { type: 'counter', help: 'API requests refused, by error code.' },
   keepvs_api_requests_total: { type: 'counter', help: 'API requests answered, by route and status.' },
   keepvs_build_info: { type: 'gauge', help: 'keepvs version, Node.js version and data plane; always 1.' },
+  // keepvs -f (the names Prometheus uses for its own configuration, under keepvs_).
+  keepvs_config_stale: { type: 'gauge', help: '1 while a reload has been refused and the previous configuration still runs.' },
+  keepvs_config_last_reload_success_timestamp_seconds: { type: 'gauge', help: 'When the configuration was last loaded successfully (start or reload).' },
+  keepvs_config_reloads_total: { type: 'counter', help: 'SIGHUP reloads, by result (success, failure).' },
   // Process (the names prom-client and the Go client use).
   process_cpu_user_seconds_total: { type: 'counter', help: 'User CPU time spent in seconds.' },
   process_cpu_system_seconds_total: { type: 'counter', help: 'System CPU time spent in seconds.' },
@@ -181,6 +185,13 @@ export class MetricsCollector {
     }
     const info = ctx.info();
     add('keepvs_build_info', 1, { version: info.keepvsVersion, nodejs: process.version, dataplane: info.dataplane });
+    const cfg = ctx.config?.();
+    if (cfg) {
+      add('keepvs_config_stale', cfg.stale ? 1 : 0);
+      if (cfg.lastSuccessSeconds !== null) add('keepvs_config_last_reload_success_timestamp_seconds', cfg.lastSuccessSeconds);
+      add('keepvs_config_reloads_total', cfg.reloads.success, { result: 'success' });
+      add('keepvs_config_reloads_total', cfg.reloads.failure, { result: 'failure' });
+    }
 
     const cpu = process.cpuUsage();
     add('process_cpu_user_seconds_total', cpu.user / 1e6);

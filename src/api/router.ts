@@ -40,6 +40,18 @@ export interface ApiCounters {
   readonly requests: Map<string, number>;
 }
 
+/** keepvs -f's configuration (the daemon's ConfigRunner), for the keepvs_config_* metrics. */
+export interface ConfigStatus {
+  /** The file last loaded successfully; null before one was. */
+  readonly file: string | null;
+  /** A reload was refused (the file has errors) and the previous configuration still runs. */
+  readonly stale: boolean;
+  /** When the configuration was last loaded successfully (start or reload), seconds since the epoch. */
+  readonly lastSuccessSeconds: number | null;
+  /** SIGHUP reloads by outcome. */
+  readonly reloads: { readonly success: number; readonly failure: number };
+}
+
 /** What the daemon hands the API: the live director and plane, and how to read the time. */
 export interface ApiContext {
   readonly director: Director;
@@ -52,6 +64,8 @@ export interface ApiContext {
   readonly dumps: { readonly data: () => string; readonly stats: () => string };
   /** When the process started (seconds since the epoch), for process_start_time_seconds. */
   readonly startTimeSeconds: number;
+  /** The configuration's state; absent when the daemon has none to report (tests, embedders). */
+  readonly config?: () => ConfigStatus;
 }
 
 export type Handler = (req: ApiRequest, ctx: ApiContext) => Reply | Promise<Reply>;

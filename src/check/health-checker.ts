@@ -15,8 +15,11 @@ import {
   type CheckerState, type MachineConfig, type Outcome, type Report, type WeightChange,
   FILE_FAULT, firstCheckAt, initialState, step, stepFile,
 } from './state.ts';
-import { type DirectorEvent, type VsState, applyCheckerReport, applyWeightShare, initVs, rsText, shutdownVs } from './quorum.ts';
-import { initialRs } from './real-server.ts';
+import {
+  type DirectorEvent, type RsReload, type VsState, applyCheckerReport, applyWeightShare, initVs, reloadVs, rsText, shutdownVs,
+} from './quorum.ts';
+import { type RsState, initialRs, realWeight } from './real-server.ts';
+import { type CarriedVs, type HealthCarry, compareKey, migrateRs } from './carry.ts';
 import { fifoBytes, fifoLine, scriptFor, STOPPING_SCRIPT_TIMEOUT_MS } from './notify.ts';
 import { Scheduler, systemClock, type SchedulerClock, DEFAULT_CONCURRENCY } from './scheduler.ts';
 import * as tcp from './tcp.ts';
@@ -75,6 +78,11 @@ export interface HealthCheckerOptions {
   /** Writes LVS notify FIFO lines (keepalived's bytes, NUL included). */
   readonly fifo?: { write(bytes: Uint8Array): void };
   readonly log?: (message: string) => void;
+  /**
+   * A reload: the state of the checker this one replaces (its carry()). Kept virtual servers, real
+   * servers and checkers take it over (carry.ts) instead of starting afresh.
+   */
+  readonly carry?: HealthCarry;
 }
 
 /** A checker changed state (for logs and metrics; the director events follow separately). */
@@ -103,7 +111,11 @@ export interface HealthSnapshot {
   readonly virtualServers: ReadonlyArray<{
     readonly name: string;
     readonly quorumUp: boolean;
-    readonly sorry: { readonly address: string; readonly port: number; readonly active: boolean } | null;
+    readonly sorry: {
+      readonly address: string; readonly port: number; readonly active: boolean;
+      /** The weight it has in the table (1 serving, 0 inhibited), null when it is not in the table. */
+      readonly ipvsWeight: number | null;
+    } | null;
     readonly realServers: ReadonlyArray<{
       readonly address: string;
       readonly port: number;
@@ -111,6 +123,8 @@ export interface HealthSnapshot {
       readonly weight: number;
       readonly effectiveWeight: number;
       readonly inIpvs: boolean;
+      /** The weight it has in the table (0 while inhibited or while the sorry server serves), null when it is not in the table. */
+      readonly ipvsWeight: number | null;
       readonly checkers: readonly CheckerSnapshot[];
     }>;
   }>;
@@ -127,6 +141,8 @@ interface CheckerRun {
   nextAt: number | null;
   /** The scheduled task, made once (no closure per check). */
   task: () => Promise<void>;
+  /** A reload carried this checker over: when it was next due (null: never scheduled). */
+  carriedAt?: number | null;
   identity?: ScriptIdentity;
   /** FILE_CHECK: current status (share or FILE_FAULT) and its watcher. */
   fileStatus?: number;
@@ -137,6 +153,17 @@ function familyOf(c: CheckerSpec): MachineConfig['family'] {
   if (c.type === 'HTTP_GET' || c.type === 'SSL_GET') return 'http';
   if (c.type === 'MISC_CHECK') return 'misc';
   return 'simple';
+}
+
+/**
+ * The weight a real server has in the table, from the commands quorum.ts gave (real-server.ts:
+ * destCommand): its real weight while alive and the pool serves; 0 while it stays in the table
+ * inhibited (failed, or the sorry server serving); null when it is not in the table.
+ */
+function ipvsWeight(vs: VsState, rs: RsState): number | null {
+  if (!rs.set) return null;
+  const serving = vs.quorumUp || !vs.sorry || !vs.sorry.alive;
+  return rs.alive && serving ? realWeight(rs.effectiveWeight) : 0;
 }
 
 function outcomeOf(r: CheckResult): Outcome | null {
@@ -192,29 +219,97 @@ export class HealthChecker {
     const now = this.#clock.now();
     this.#resolved.forEach((rvs, vi) => {
       const name = formatVsIdentity(rvs.id);
+      const carried = this.#opts.carry?.get(name);
+      const reload: RsReload[] = [];
       const rsStates = rvs.realServers.map((rs, ri) => {
-        let failed = 0;
-        let effective = rs.weight;
+        const runs: CheckerRun[] = [];
         for (const c of rs.checkers) {
           const run = this.#makeRun(vi, ri, c, name, rsText(rs.address, rvs.id.protocol, rs.port));
-          if (!run) continue;
+          if (run) runs.push(run);
+        }
+        const old = carried?.rs.find((o) => o.address === rs.address && o.port === rs.port);
+        if (old) return this.#migrate(rs, runs, old, reload);
+        let failed = 0;
+        let effective = rs.weight;
+        for (const run of runs) {
           if (!run.state.up) failed++;
           effective += run.state.curWeight;
         }
+        reload.push({ reloaded: false, action: 'none', effectiveWeight: effective });
         const r = initialRs(rs.address, rs.port, rs.weight, rs.inhibit, failed);
         return { ...r, effectiveWeight: effective };
       });
-      const init = initVs({
+      const common = {
         name, protocol: rvs.id.protocol, quorum: rvs.quorum, hysteresis: rvs.hysteresis, omega: rvs.omega,
         sorry: rvs.sorry, rs: rsStates,
-      });
+      };
+      const init = carried ? reloadVs({ ...common, quorumUp: carried.quorumUp, oldSorry: carried.sorry, reload }) : initVs(common);
       this.#vs[vi] = init.vs;
       this.#publish(vi, init.events);
     });
     for (const run of this.#runs) {
       if (run.checker.spec.type === 'FILE_CHECK') continue;
-      this.#schedule(run, firstCheckAt(run.checker.timing, now, this.#random()));
+      const at = run.carriedAt ?? firstCheckAt(run.checker.timing, now, this.#random());
+      this.#schedule(run, Math.max(at, now));
     }
+  }
+
+  /** A real server the reload keeps: its checkers take over the old ones' state (carry.ts). */
+  #migrate(rs: ResolvedVirtualServer['realServers'][number], runs: CheckerRun[], old: CarriedVs['rs'][number], reload: RsReload[]): RsState {
+    const m = migrateRs(runs.map((r) => ({
+      type: r.checker.spec.type, key: compareKey(r.checker.spec), timing: r.checker.timing, state: r.state, dynamic: r.cfg.dynamic ?? false,
+    })), old, { inhibit: rs.inhibit, baseWeight: rs.weight });
+    let effective = rs.weight;
+    runs.forEach((r, k) => {
+      r.state = m.checkers[k].state;
+      const from = m.checkers[k].from;
+      if (from) {
+        r.last = from.last;
+        r.carriedAt = from.nextAt;
+      }
+      effective += r.state.curWeight;
+    });
+    reload.push({ reloaded: true, action: m.action, effectiveWeight: effective });
+    return {
+      address: rs.address, port: rs.port, weight: rs.weight, effectiveWeight: old.effectiveWeight, alive: old.alive, set: old.set,
+      inhibit: rs.inhibit, failedCheckers: m.failedCheckers,
+    };
+  }
+
+  /**
+   * What a reload hands to the next HealthChecker (its `carry` option): every virtual server's
+   * quorum and sorry state, every real server's, and every checker's state and due time.
+   */
+  carry(): HealthCarry {
+    const out = new Map<string, CarriedVs>();
+    this.#vs.forEach((vs, vi) => {
+      if (out.has(vs.name)) return;
+      out.set(vs.name, {
+        quorumUp: vs.quorumUp,
+        sorry: vs.sorry,
+        rs: vs.rs.map((r, ri) => ({
+          address: r.address, port: r.port, alive: r.alive, set: r.set, effectiveWeight: r.effectiveWeight,
+          checkers: this.#runs.filter((x) => x.vs === vi && x.rs === ri).map((x) => ({
+            type: x.checker.spec.type, key: compareKey(x.checker.spec), state: x.state, nextAt: x.nextAt, last: x.last,
+          })),
+        })),
+      });
+    });
+    return out;
+  }
+
+  /**
+   * Stop checking without the shutdown sequence (no removals, no omega notifies): a reload has
+   * taken this checker's state (carry()) and the next one carries on.
+   */
+  retire(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#scheduler.stop();
+    this.#abort.abort();
+    for (const run of this.#runs) run.watcher?.close();
+    this.#pinger?.close();
+    this.#connector?.close();
   }
 
   /** Stop checking; with omega, run the down notifies as keepalived does on shutdown. */
@@ -238,9 +333,12 @@ export class HealthChecker {
       virtualServers: this.#vs.map((vs, vi) => ({
         name: vs.name,
         quorumUp: vs.quorumUp,
-        sorry: vs.sorry ? { address: vs.sorry.address, port: vs.sorry.port, active: vs.sorry.alive } : null,
+        sorry: vs.sorry ? {
+          address: vs.sorry.address, port: vs.sorry.port, active: vs.sorry.alive, ipvsWeight: vs.sorry.set ? (vs.sorry.alive ? 1 : 0) : null,
+        } : null,
         realServers: vs.rs.map((rs, ri) => ({
           address: rs.address, port: rs.port, alive: rs.alive, weight: rs.weight, effectiveWeight: rs.effectiveWeight, inIpvs: rs.set,
+          ipvsWeight: ipvsWeight(vs, rs),
           checkers: this.#runs.filter((r) => r.vs === vi && r.rs === ri).map((r) => ({
             name: r.checker.name, type: r.checker.spec.type, up: r.state.up, hasRun: r.state.hasRun, retryIt: r.state.retryIt,
             last: r.last, nextAt: r.nextAt,
@@ -411,6 +509,7 @@ export class HealthChecker {
 
   /** Fold a step into the pool: weight share (before/after as keepalived orders it), then the report. */
   #apply(run: CheckerRun, report: Report | null, weight: WeightChange | null, result: CheckResult | null, fromCur: number): void {
+    if (!report && !weight) return;
     const vi = run.vs;
     const ri = run.rs;
     const events: DirectorEvent[] = [];

@@ -270,3 +270,81 @@ export function shutdownVs(vs: VsState): VsStep {
   w.notifyVs(false, threshold, sum, true);
   return w.done();
 }
+
+/** A real server of a kept virtual server, as a reload finds it (carry.ts: migrateRs). */
+export interface RsReload {
+  /** In the old configuration too: its `rs` entry carries the old alive, set and effective weight. */
+  readonly reloaded: boolean;
+  /** migrate_checkers' verdict for a reloaded server ('none' for a new one). */
+  readonly action: 'up' | 'fail' | 'none';
+  /** The configured weight plus the checkers' shares after the migration (set_effective_weights). */
+  readonly effectiveWeight: number;
+}
+
+export interface VsReloadInit extends VsInit {
+  /** The old virtual server's quorum state (clear_diff_services copies quorum_state_up). */
+  readonly quorumUp: boolean;
+  /** The old sorry server and whether it was alive / in the table. */
+  readonly oldSorry: SorryState | null;
+  /** One per `rs`. */
+  readonly reload: readonly RsReload[];
+}
+
+/**
+ * A virtual server that a reload keeps (ipwrapper.c: clear_diff_services for it, then
+ * init_service_vs): the sorry server is carried when unchanged, else the old one leaves (and alive
+ * servers come back if there is no sorry server any more: clear_diff_s_srv); each kept server gets
+ * migrate_checkers' outcome; kept servers whose effective weight changed are edited, new ones are
+ * added as at start-up; the quorum is re-evaluated from the carried state ("init"), and an
+ * inhibited sorry server is put in at weight 0. keepalived carries the sorry server after the real
+ * servers; doing it first keeps a server that comes up during the migration from leaving the old
+ * sorry server in the pool beside it.
+ */
+export function reloadVs(init: VsReloadInit): VsStep {
+  const vs: VsState = {
+    name: init.name, protocol: init.protocol, quorum: init.quorum, hysteresis: init.hysteresis, omega: init.omega,
+    quorumUp: init.quorumUp, sorry: init.sorry ? { ...init.sorry, alive: false, set: false } : null, rs: init.rs,
+  };
+  const w = new Work(vs);
+  const old = init.oldSorry;
+  if (old) {
+    const cfg = init.sorry;
+    const same = !!cfg && cfg.address === old.address && cfg.port === old.port;
+    if (same) w.sorry = { ...cfg, alive: old.alive, set: old.set };
+    if (!same || old.inhibit !== cfg!.inhibit && !old.alive) {
+      const kept = w.sorry;
+      if (old.set) {
+        w.sorry = old;
+        w.sorryCmd('remove', true);
+        w.sorry = kept && same ? { ...kept, set: false } : kept;
+      }
+      if (old.alive && !cfg) w.quorumPool(true);
+    }
+  }
+  for (let i = 0; i < w.rs.length; i++) {
+    const r = init.reload[i];
+    if (!r.reloaded) continue;
+    if (r.action === 'up') w.svrState(i, true);
+    else if (r.action === 'fail') {
+      w.cmd(i, w.rs[i].inhibit ? 'add' : 'remove', !w.rs[i].inhibit);
+      w.rs[i] = { ...w.rs[i], alive: false };
+    }
+  }
+  for (let i = 0; i < w.rs.length; i++) {
+    const r = w.rs[i];
+    if (init.reload[i].reloaded) {
+      if (init.reload[i].effectiveWeight !== r.effectiveWeight) w.setWeight(i, init.reload[i].effectiveWeight, false);
+      continue;
+    }
+    if ((r.failedCheckers === 0 && !r.alive) || (r.inhibit && !r.set)) {
+      w.cmd(i, 'add');
+      if (r.failedCheckers === 0) w.rs[i] = { ...w.rs[i], alive: true };
+    }
+  }
+  w.updateQuorum(true);
+  if (w.sorry && w.sorry.inhibit && !w.sorry.set) {
+    w.sorry = { ...w.sorry, set: true };
+    w.events.push({ type: 'dest-add', vs: vs.name, rs: w.text(w.sorry), address: w.sorry.address, port: w.sorry.port, weight: 0, sorry: true });
+  }
+  return w.done();
+}

@@ -115,6 +115,12 @@ export class Scheduler {
     this.#arm();
   }
 
+  /** One bound completion handler instead of two promise closures per check. */
+  readonly #done = (): void => {
+    this.#running--;
+    if (this.#waitHead < this.#waiting.length) this.#drain();
+  };
+
   #start(e: Entry): void {
     this.#running++;
     let p: Promise<void>;
@@ -123,10 +129,7 @@ export class Scheduler {
     } catch (err) {
       p = Promise.reject(err);
     }
-    p.catch(() => {}).finally(() => {
-      this.#running--;
-      this.#drain();
-    });
+    p.then(this.#done, this.#done);
   }
 
   #drain(): void {

@@ -14,7 +14,7 @@ import type { DaemonOptions, DataPlaneChoice } from './options.ts';
 import { keepvsVersion } from './options.ts';
 import type { Logger } from './log.ts';
 import { defaultPidFile, removePidFile, writePidFile } from './pidfile.ts';
-import { loadConfig } from './config.ts';
+import { ConfigRunner, type ConfigRunnerDeps } from './config.ts';
 import { dataDump, statsDump, writeDump, DATA_DUMP_FILE, STATS_DUMP_FILE, type DumpSource } from './dump.ts';
 
 /** include/net/ip_vs.h: IP_VS_VERSION_CODE 0x010201, shown by ipvsadm's banner as 1.2.1. */
@@ -48,6 +48,8 @@ export interface DaemonDeps {
   /** The bearer token for --api (main.ts reads --api-token-file / KEEPVS_API_TOKEN). */
   readonly apiToken?: string | null;
   readonly now?: () => number;
+  /** How -f's file is read (tests: a memory host) and checked (tests: clock, probes); see ConfigRunner. */
+  readonly config?: Pick<ConfigRunnerDeps, 'host' | 'checker' | 'wallClock'>;
 }
 
 export interface Daemon {
@@ -57,6 +59,8 @@ export interface Daemon {
   readonly controlSocket: string;
   readonly pidFile: string;
   readonly tcpApi: AddressInfo | null;
+  /** Runs the -f keepalived.conf (its checkers, its reloads). */
+  readonly config: ConfigRunner;
   /** Write /tmp/keepvs.data (or --dump-dir); returns the path. */
   dumpData(): string;
   dumpStats(): string;
@@ -79,7 +83,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
   }
   log.info(`Starting keepvs v${version}`);
   if (!options.vrrp || !options.check) log.info(`Running only the ${options.vrrp ? 'VRRP' : 'health-checker'} subsystem`);
-  log.debug('VRRP and health checkers are not implemented yet: the director runs alone');
+  log.debug('VRRP is not run by the daemon yet');
 
   try {
     writePidFile(pidFile);
@@ -96,10 +100,14 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
     const director = new Director({ seed: randomInt(1, 2 ** 31), hashSeed: randomInt(1, 2 ** 31) });
     const { plane, ticksDirector } = await deps.createPlane(options.dataplane, now, log);
     cleanups.push(() => plane.stop(0));
+    const config = new ConfigRunner({
+      director, plane, log, now, configId: options.configId, check: options.check, ...deps.config,
+    });
+    cleanups.push(() => config.stop());
     if (options.configFile) {
-      const r = await loadConfig(options.configFile, { director, plane });
+      log.info(`Loading configuration from ${options.configFile}`);
+      const r = await config.start(options.configFile);
       if (!r.ok) throw new StartError(r.message);
-      for (const l of r.lines) log.warn(l);
     }
     await plane.sync(director);
 
@@ -114,6 +122,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
       director, plane, now, info, counters,
       dumps: { data: () => dataDump(dumpSource), stats: () => statsDump(dumpSource) },
       startTimeSeconds: Math.floor(startedAt.getTime() / 1000),
+      config: () => config.status(),
     };
     const api = new ApiServer(ctx, (level, message) => log.log(level, message));
     cleanups.push(() => api.close(0));
@@ -137,7 +146,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
 
     let stopping: Promise<void> | null = null;
     const daemon: Daemon = {
-      director, plane, api, controlSocket, pidFile, tcpApi,
+      director, plane, api, controlSocket, pidFile, tcpApi, config,
       dumpData: () => writeDump(options.dumpDir, DATA_DUMP_FILE, dataDump(dumpSource)),
       dumpStats: () => writeDump(options.dumpDir, STATS_DUMP_FILE, statsDump(dumpSource)),
       async reload() {
@@ -145,7 +154,8 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
           log.info('Reload requested: no configuration file (-f); the running configuration stays');
           return;
         }
-        const r = await loadConfig(options.configFile, { director, plane });
+        log.info(`Reloading configuration from ${options.configFile}`);
+        const r = await config.reload(options.configFile);
         if (r.ok) log.info('Reload finished');
         else log.error(`Reload failed, keeping the running configuration: ${r.message}`);
       },
@@ -154,6 +164,8 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
           log.info(`Stopping keepvs (grace ${graceMs / 1000} s for open connections)`);
           await notifier.notify({ STOPPING: '1', STATUS: 'stopping' });
           if (tick) clearInterval(tick);
+          // The checkers stop first (omega runs its notifies); the director stays as it is.
+          config.stop();
           // The API goes first so nothing changes the director while the plane drains.
           await Promise.all([api.close(Math.min(graceMs, 1000)), plane.stop(graceMs)]);
           removePidFile(pidFile);

@@ -189,7 +189,8 @@ test('refusals at start', async (t) => {
     { desc: '--api with an empty token file', args: (d) => { writeFileSync(join(d, 'tok'), '\n'); return daemonArgs(d, ['--api', '127.0.0.1:0', '--api-token-file', join(d, 'tok')]); }, code: 1, message: /is empty/ },
     { desc: 'unknown option', args: () => ['--bogus'], code: 1, message: /Unknown option --bogus/ },
     { desc: '-t without a file', args: () => ['-t'], code: 1, message: /config test needs a configuration file/ },
-    { desc: '-f: keepalived.conf not readable yet', args: (d) => { writeFileSync(join(d, 'k.conf'), 'global_defs {}\n'); return daemonArgs(d, ['-f', join(d, 'k.conf')]); }, code: 1, message: /reading keepalived\.conf is not implemented yet/ },
+    { desc: '-f with a keepalived.conf that has an error', args: (d) => { writeFileSync(join(d, 'k.conf'), 'global_defs {\n  lvs_flush_magic\n}\n'); return daemonArgs(d, ['-f', join(d, 'k.conf')]); }, code: 1, message: /k\.conf: 1 error\(s\), the first: .*k\.conf:2:3: error: .*lvs_flush_magic/ },
+    { desc: '-f with a file that does not exist', args: (d) => daemonArgs(d, ['-f', join(d, 'missing.conf')]), code: 1, message: /cannot read configuration file .*missing\.conf/ },
   ];
   for (const row of rows) {
     await t.test(row.desc, async () => {

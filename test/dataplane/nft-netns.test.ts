@@ -189,7 +189,7 @@ test('nft data plane in network namespaces', { timeout: 600_000 }, async (t) => 
     // The connection view is slowed down so the director's counts come only from its own decisions
     // (every earlier connection inactive), which the replay reproduces.
     k = await startNftDaemon(lab, { KEEPVS_NFT_VIEW_MS: '3600000' });
-    const rows: { sched: SchedulerName; weights: number[]; flags?: string[]; flagBits?: number; x?: number; srcs?: boolean }[] = [
+    const rows: { sched: SchedulerName; weights: number[]; flags?: string[]; flagBits?: number; x?: number; srcs?: boolean; persist?: number }[] = [
       { sched: 'lc', weights: [1, 1, 1] },
       { sched: 'wlc', weights: [3, 1, 2] },
       { sched: 'sed', weights: [3, 1, 2] },
@@ -202,25 +202,31 @@ test('nft data plane in network namespaces', { timeout: 600_000 }, async (t) => 
       { sched: 'lblcr', weights: [1, 1, 1] },
       { sched: 'rr', weights: [1, 1, 1], x: 1000 },
       { sched: 'twos', weights: [1, 2, 3] },
+      { sched: 'wlc', weights: [1, 1, 1], srcs: true, persist: 60 },
     ];
     for (const [i, row] of rows.entries()) {
       // A port per row: re-adding a dest to the same service would revive it from the trash with
       // the previous row's connections (ip_vs_trash_get_dest), which the replay does not have.
       const vport = 8100 + i;
       const dests = rs.map((x, j) => ({ ...x, weight: row.weights[j], x: row.x }));
-      await addService(k, row.sched, dests, row.flags ?? [], `${VIP}:${vport}`);
-      const replies = await httpReplies(lab, `${VIP}:${vport}`, 15, row.srcs ? SRCS : undefined);
+      await addService(k, row.sched, dests, [...(row.flags ?? []), ...(row.persist ? ['-p', String(row.persist)] : [])], `${VIP}:${vport}`);
+      const replies = await httpReplies(lab, `${VIP}:${vport}`, row.persist ? 32 : 15, row.srcs ? SRCS : undefined);
+      if (row.persist) {
+        // Persistence across connections: both connections of each client went to one RS.
+        for (const src of SRCS) assert.equal(new Set(replies.filter((r) => r.includes(` ${src}:`)).map((r) => rsIndex(lab, r))).size, 1, src);
+      }
       assert.ok(replies.every((r) => /^kvtr\d /.test(r)), `${row.sched}: ${replies.join(', ')}`);
-      // The kernel forwarded each connection where the core's entry says.
-      const conns = await k.adm('-L', '-n', '-c');
-      for (const r of replies) {
-        const peer = r.split(' ')[1];
-        const m = new RegExp(`${peer.replace(/\./g, '\\.')}\\s+198\\.18\\.0\\.100:${vport}\\s+(198\\.18\\.1\\.1\\d):80`).exec(conns);
-        assert.ok(m, `${row.sched}: no entry for ${peer}\n${conns}`);
-        assert.equal(m[1], LAB.rs[rsIndex(lab, r)], `${row.sched}: ${peer}`);
+      // The kernel forwarded each connection where the core said: per real server, the connections
+      // that reached it are exactly the ones the director counted for it (Conns never expire).
+      const stats = await k.adm('-L', '-n', '--stats');
+      const section = stats.slice(stats.indexOf(`198.18.0.100:${vport}`)).split('\n').slice(1);
+      for (const [j, rip] of LAB.rs.entries()) {
+        const line = section.find((l) => l.includes(`-> ${rip}:80`));
+        const counted = line ? Number(line.trim().split(/\s+/)[2]) : 0;
+        assert.equal(counted, replies.filter((r) => rsIndex(lab, r) === j).length, `${row.sched}: ${rip}\n${stats}`);
       }
       if (row.sched !== 'twos') {
-        const d = replayDirector(row.sched, dests.map((x) => ({ ...x })), row.flagBits ?? 0, undefined, vport);
+        const d = replayDirector(row.sched, dests.map((x) => ({ ...x })), row.flagBits ?? 0, row.persist, vport);
         if (row.x) for (const x of dests) d.editDest(d.services()[0].key, { addr: addr(x.rip), port: 80, fwd: 'masq', weight: x.weight, uThreshold: row.x, lThreshold: 0 });
         assert.deepEqual(replies.map((r) => rsIndex(lab, r)), replaySequence(d, flowsOf(replies, vport)), `${row.sched}: ${replies.join(', ')}`);
       }

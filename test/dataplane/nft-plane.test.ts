@@ -267,3 +267,25 @@ test('TUN where the kernel has ipip: an ipip device per real server, the DR path
   assert.deepEqual(ip().slice(-2), ['route flush table 7012353', 'link del kvip1']);
   assert.deepEqual(drCleanupCommands('[]', [], ['kvip3', 'tunl0']), [['link', 'del', 'kvip3']], 'a crash leaves no tunnel behind');
 });
+
+test('keepvs --dataplane nft without CAP_NET_ADMIN: refused at start, naming what is missing', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join, resolve } = await import('node:path');
+  const root = resolve(import.meta.dirname, '..', '..');
+  const dir = mkdtempSync(join(tmpdir(), 'keepvs-nocap-'));
+  const keepvs = [join(root, 'bin', 'keepvs'), '--dataplane', 'nft', '-l', '--control', join(dir, 's.sock'), '-p', join(dir, 'pid')];
+  // As root, drop the capability from the bounding set (setpriv, util-linux); otherwise we lack it already.
+  let argv = keepvs;
+  if (process.getuid?.() === 0) {
+    const have = await new Promise<boolean>((r) => execFile('setpriv', ['--version'], (e) => r(!e)));
+    if (!have) { t.skip('needs setpriv (util-linux) to drop CAP_NET_ADMIN as root'); return; }
+    argv = ['setpriv', '--bounding-set', '-net_admin', '--inh-caps', '-net_admin', ...keepvs];
+  }
+  const r = await new Promise<{ code: number; out: string }>((res) => {
+    execFile(argv[0], argv.slice(1), { timeout: 20_000 }, (e, stdout, stderr) => res({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }));
+  });
+  assert.equal(r.code, 1, r.out);
+  assert.match(r.out, /the nft data plane needs root or CAP_NET_ADMIN \(missing: CAP_NET_ADMIN\)/);
+});
