@@ -31,7 +31,7 @@ export async function startNftDaemon(lab: Lab, env: NodeJS.ProcessEnv = {}): Pro
   child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { out += d; });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 60_000;
   while (!out.includes('Control API listening on') && Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`keepvs exited: ${out}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -45,7 +45,10 @@ export async function startNftDaemon(lab: Lab, env: NodeJS.ProcessEnv = {}): Pro
     output: () => out,
     async adm(...args) {
       const r = await exec('sh', ['-c', `KEEPVS_SOCKET=${socket} "$0" "$@"`, KEEPVSADM, ...args]);
-      if (r.code !== 0) throw new Error(`keepvsadm ${args.join(' ')}: ${r.stderr.trim() || r.stdout.trim()}`);
+      if (r.code !== 0) {
+        const dead = child.exitCode !== null || child.signalCode !== null ? ` (keepvs exited: ${child.exitCode ?? child.signalCode})` : '';
+        throw new Error(`keepvsadm ${args.join(' ')}: ${r.stderr.trim() || r.stdout.trim()}${dead}\n--- keepvs output (tail) ---\n${out.split('\n').slice(-15).join('\n')}`);
+      }
       return r.stdout;
     },
     async stop() {
