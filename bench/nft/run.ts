@@ -176,7 +176,7 @@ async function main(): Promise<void> {
     process.stderr.write(`bench/nft: skipped: ${why}\n`);
     process.exit(0);
   }
-  const lab = await labUp({ prefix: 'kvb', rsCount: 2, node: NODE });
+  const lab = await labUp({ prefix: `kvb${process.pid}`, rsCount: 2, node: NODE });
   const cases: Case[] = [];
   let queue: QueueRate | null = null;
   let haproxyPid: number | null = null;

@@ -160,7 +160,7 @@ export class ConfigRunner {
     this.#log = deps.log ?? SILENT;
   }
 
-  /** The running checkers (null before a load, or with -P). */
+  /** The running checkers (null until a load succeeds). */
   get checker(): HealthChecker | null {
     return this.#live?.checker ?? null;
   }

@@ -136,6 +136,8 @@ export interface HealthGlueDeps {
 export class HealthGlue {
   readonly #d: HealthGlueDeps;
   readonly #byName = new Map<string, PlannedService[]>();
+  /** Per service: its real servers' dests by the checker's "address|port" (the model's port). */
+  readonly #rsDest = new Map<PlannedService, Map<string, DestSpec>>();
   #unsubscribe: (() => void) | null = null;
   #syncQueued = false;
   /** Events that could not be applied (for tests and the log). */
@@ -148,6 +150,7 @@ export class HealthGlue {
       const list = this.#byName.get(name);
       if (list) list.push(s);
       else this.#byName.set(name, [s]);
+      this.#rsDest.set(s, new Map(s.realServers.map((p) => [`${p.realServer.addr.text}|${p.realServer.port}`, p.dest])));
     }
   }
 
@@ -194,7 +197,7 @@ export class HealthGlue {
     else if (ev.type === 'dest-remove') log.info(`Removing ${who} ${ev.rs} from VS ${ev.vs}`);
     else log.info(`${ev.weight === 0 ? 'Disabling' : 'Enabling'} ${who} ${ev.rs} of VS ${ev.vs}${ev.weight === 0 ? '' : ` (weight ${ev.weight})`}`);
     for (const s of services) {
-      const spec = ev.sorry ? s.sorry : s.realServers.find((p) => p.realServer.addr.text === ev.address && p.realServer.port === ev.port)?.dest;
+      const spec = ev.sorry ? s.sorry : this.#rsDest.get(s)?.get(`${ev.address}|${ev.port}`);
       if (!spec) continue;
       const dest: DestSpec = { ...spec, weight: ev.weight };
       let r;

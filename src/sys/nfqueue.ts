@@ -59,6 +59,8 @@ export interface NfQueueOptions {
 
 export interface NfQueue {
   onPackets(handler: (batch: readonly QueuedPacket[]) => void): void;
+  /** The receive side stopped for good (the message says why). */
+  onFailure(handler: (message: string) => void): void;
   /** Queue a verdict; flush() sends every queued verdict in one send(2). */
   verdict(id: number, verdict: number, mark: number | null): void;
   flush(): void;
@@ -258,11 +260,17 @@ export async function openNfQueue(opts: NfQueueOptions): Promise<NfQueue> {
   const stop = new SharedArrayBuffer(4);
   const worker = new Worker(new URL('./nfqueue-worker.ts', import.meta.url), { workerData: { fd, stop } });
   worker.unref();
+  // A worker that fails (it cannot load koffi, recv keeps failing) must not take the daemon down:
+  // the kernel then treats the queue as unanswered (fail-open / bypass) and the plane's failure rule applies.
+  let failure: ((message: string) => void) | null = null;
+  worker.on('error', (e) => failure?.(`NFQUEUE receive thread failed: ${e.message}`));
   let handler: (batch: readonly QueuedPacket[]) => void = () => {};
   worker.on('message', (m: Uint8Array | { error: string }) => {
     if (m instanceof Uint8Array) {
       const { packets } = parseDatagram(m);
       if (packets.length > 0) handler(packets);
+    } else {
+      failure?.(`NFQUEUE ${q}: ${m.error}`);
     }
   });
   let pending: Uint8Array[] = [];
@@ -271,6 +279,7 @@ export async function openNfQueue(opts: NfQueueOptions): Promise<NfQueue> {
   const exited = new Promise<void>((r) => worker.once('exit', () => r()));
   const queue: NfQueue = {
     onPackets(h) { handler = h; },
+    onFailure(h) { failure = h; },
     verdict(id, verdict, mark) {
       const m = verdictMessage(seq++, q, id, verdict, mark);
       pending.push(m);

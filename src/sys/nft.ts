@@ -23,6 +23,8 @@ export interface NetCommands {
   sysctl(name: string): string | null;
   /** Write a sysctl (only when the operator asked keepvs to fix them). */
   setSysctl(name: string, value: string): Promise<CommandResult>;
+  /** conntrack(8) ARGS… (e.g. ['-D', '--mark', '…']). */
+  conntrack(args: readonly string[]): Promise<CommandResult>;
 }
 
 function run(bin: string, args: readonly string[], input?: string, timeoutMs = 15_000): Promise<CommandResult> {
@@ -57,6 +59,7 @@ export function createNetCommands(): NetCommands {
       }
     },
     setSysctl: (name, value) => run('sysctl', ['-qw', `${name}=${value}`]),
+    conntrack: (args) => run('conntrack', args),
   };
 }
 

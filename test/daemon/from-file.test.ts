@@ -246,6 +246,23 @@ ${servers.join('\n')}
     c.close();
     for (const [i, c2] of conns.entries()) assert.equal(await c2.echo(`stale ${i}`), `stale ${i}`);
   });
+  await t.test('SIGHUP with a MISC_CHECK script that is not executable: refused, naming the script\'s line', async () => {
+    const script = join(dir, 'not-executable.sh');
+    writeFileSync(script, '#!/bin/sh\nexit 0\n', { mode: 0o644 });
+    writeFileSync(conf, `global_defs {\n  enable_script_security\n  script_user ${me}\n}\n${vsBlock(v1, [`  real_server 127.0.0.1 ${e1.port} {
+    MISC_CHECK {
+      misc_path "${script}"
+    }
+  }`])}`);
+    const mark = k.output().length;
+    k.child.kill('SIGHUP');
+    await k.waitFor(/Reload failed, keeping the running configuration/, mark);
+    assert.match(k.output().slice(mark), /keepalived\.conf:12:\d+: error: MISC_CHECK misc_path .*not-executable\.sh: .*not executable.*\{SCRIPT_NOT_EXECUTABLE\}/);
+    assert.match(await k.metrics(), /^keepvs_config_reloads_total\{result="failure"\} 2$/m);
+    const c = await longLived(v4);
+    assert.equal(await c.echo('v4 again'), 'v4 again');
+    c.close();
+  });
   await t.test('SIGTERM: a clean stop', async () => {
     for (const c of conns) c.close();
     k.child.kill('SIGTERM');

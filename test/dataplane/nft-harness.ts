@@ -30,6 +30,7 @@ export async function startNftDaemon(lab: Lab, env: NodeJS.ProcessEnv = {}): Pro
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  child.once('exit', (code, signal) => { out += `\n[keepvs exited: code ${code} signal ${signal}]\n`; });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const deadline = Date.now() + 60_000;
   while (!out.includes('Control API listening on') && Date.now() < deadline) {

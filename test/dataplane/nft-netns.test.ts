@@ -59,7 +59,7 @@ test('nft data plane in network namespaces', { timeout: 600_000 }, async (t) => 
     t.skip(unavailable);
     return;
   }
-  const lab = await labUp({ prefix: 'kvt', rsCount: 3, node: NODE });
+  const lab = await labUp({ prefix: `kvt${process.pid}`, rsCount: 3, node: NODE });
   t.after(() => lab.down());
   startTrap(lab);
   const rs = LAB.rs.map((rip) => ({ rip, weight: 1 }));
@@ -81,7 +81,7 @@ test('nft data plane in network namespaces', { timeout: 600_000 }, async (t) => 
       const replies = await httpReplies(lab, VIP, 24);
       const expected = replaySequence(replayDirector(sched, dests), flowsOf(replies));
       assert.deepEqual(replies.map((r) => rsIndex(lab, r)), expected, `${sched}: ${replies.join(', ')}`);
-      for (const r of replies) assert.match(r, /^kvtr\d 198\.18\.0\.10:\d+$/, 'NAT keeps the client address');
+      for (const r of replies) assert.match(r, /^kvt\d+r\d 198\.18\.0\.10:\d+$/, 'NAT keeps the client address');
       assert.match(k.output(), /nft|Control API/);
       await k.adm('-C');
     }
@@ -132,7 +132,7 @@ test('nft data plane in network namespaces', { timeout: 600_000 }, async (t) => 
       await addService(k, 'rr', rs.slice(0, 2).map((x) => ({ ...x, fwd: '--fullnat' })), [], `${VIP}:8080`);
       const replies = await httpReplies(lab, `${VIP}:8080`, 6);
       assert.deepEqual(replies.map((r) => rsIndex(lab, r)), [1, 0, 1, 0, 1, 0], replies.join(', '));
-      for (const r of replies) assert.match(r, /^kvtr[12] 198\.18\.1\.1:\d+$/, 'the RS sees the DIP');
+      for (const r of replies) assert.match(r, /^kvt\d+r[12] 198\.18\.1\.1:\d+$/, 'the RS sees the DIP');
     } finally {
       await k.adm('-C');
       await lab.rsGateway('dip');
@@ -215,7 +215,7 @@ test('nft data plane in network namespaces', { timeout: 600_000 }, async (t) => 
         // Persistence across connections: both connections of each client went to one RS.
         for (const src of SRCS) assert.equal(new Set(replies.filter((r) => r.includes(` ${src}:`)).map((r) => rsIndex(lab, r))).size, 1, src);
       }
-      assert.ok(replies.every((r) => /^kvtr\d /.test(r)), `${row.sched}: ${replies.join(', ')}`);
+      assert.ok(replies.every((r) => /^kvt\d+r\d /.test(r)), `${row.sched}: ${replies.join(', ')}`);
       // The kernel forwarded each connection where the core said: per real server, the connections
       // that reached it are exactly the ones the director counted for it (Conns never expire).
       const stats = await k.adm('-L', '-n', '--stats');
@@ -266,7 +266,7 @@ test('nft data plane in network namespaces', { timeout: 600_000 }, async (t) => 
       await new Promise((r) => setTimeout(r, 1000));
       const replies = await httpReplies(lab, VIP, 9);
       assert.deepEqual(replies.map((r) => rsIndex(lab, r)), [2, 1, 0, 2, 1, 0, 2, 1, 0], replies.join(', '));
-      for (const r of replies) assert.match(r, /^kvtr\d 198\.18\.0\.10:\d+$/, 'DR keeps the client address');
+      for (const r of replies) assert.match(r, /^kvt\d+r\d 198\.18\.0\.10:\d+$/, 'DR keeps the client address');
       const load = client<{ conns: { rs: string; sent: number; received: number; error: string | null }[] }>(lab, 'hold', `${VIP}:9000`, '6', '3000');
       await new Promise((r) => setTimeout(r, 800));
       await k.adm('-e', '-t', `${VIP}:9000`, '-r', `${LAB.rs[0]}:9000`, '-g', '-w', '0');

@@ -289,3 +289,16 @@ test('keepvs --dataplane nft without CAP_NET_ADMIN: refused at start, naming wha
   assert.equal(r.code, 1, r.out);
   assert.match(r.out, /the nft data plane needs root or CAP_NET_ADMIN \(missing: CAP_NET_ADMIN\)/);
 });
+
+test('closeDest deletes the dest\'s conntrack entries and DR flows by its mark', async () => {
+  const { cmd, plane, d } = setup();
+  d.addService(KEY, OPTS);
+  d.addDest(KEY, spec('198.18.1.11', 'route'));
+  await plane.sync(d);
+  const flows = '{"nftables": [{"map": {"elem": [[{"elem": {"val": {"concat": ["198.18.0.10", 1234]}, "expires": 5}}, 1795162113], [{"elem": {"val": {"concat": ["198.18.0.11", 99]}, "expires": 5}}, 1795162114]]}}]}';
+  cmd.answer = (c) => (c.tool === 'nft-args' && c.args.includes('flows_s1') ? { code: 0, stdout: flows, stderr: '' } : undefined);
+  plane.closeDest(d.services()[0].dests[0]);
+  for (let i = 0; i < 20 && !cmd.loaded.at(-1)!.startsWith('delete element'); i++) await new Promise((r) => setImmediate(r));
+  assert.deepEqual(cmd.calls.find((c) => c.tool === 'conntrack'), { tool: 'conntrack', args: ['-D', '-f', 'ipv4', '--mark', String(0x6b000001)] });
+  assert.equal(cmd.loaded.at(-1), 'delete element ip keepvs flows_s1 { 198.18.0.10 . 1234 }\n');
+});

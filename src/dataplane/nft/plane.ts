@@ -23,7 +23,7 @@ import { destKey } from './model.ts';
 import { QUEUE_CHAIN, queueRuleArgs, needsQueue } from './queue-rules.ts';
 import { findingText, sysctlFindings } from './preflight.ts';
 import { QueueAnswerer, type QueueSource } from './queue.ts';
-import { ConntrackView, type ConntrackSource, type FlowMapSource } from './conntrack-view.ts';
+import { ConntrackView, flowMapEntries, type ConntrackSource, type FlowMapSource } from './conntrack-view.ts';
 
 export interface NftPlaneOptions {
   readonly commands: NetCommands;
@@ -316,6 +316,7 @@ export class NftPlane implements DataPlane {
     if (!this.#queue && this.#openQueue) {
       try {
         const src = await this.#openQueue(this.#queueNum);
+        src.onFailure?.((m) => this.#log('error', `${m}; queue-path services use the ${this.#queueFailure} behaviour`));
         this.#queue = new QueueAnswerer(src, director, this.#clock, (k) => this.#ids.backends.get(k), (reason) => this.#count(reason));
       } catch (e) {
         this.#log('error', `NFQUEUE ${this.#queueNum}: ${(e as Error).message}; queue-path services use the ${this.#queueFailure} behaviour`);
@@ -344,7 +345,7 @@ export class NftPlane implements DataPlane {
     this.#viewTimer = setInterval(() => {
       if (busy) return;
       busy = true;
-      this.refreshView(director).finally(() => { busy = false; });
+      this.refreshView(director).catch((e: unknown) => this.#log('warn', `connection view: ${String(e)}`)).finally(() => { busy = false; });
     }, this.#viewIntervalMs);
     this.#viewTimer.unref();
   }
@@ -425,9 +426,27 @@ export class NftPlane implements DataPlane {
     return m;
   }
 
-  closeDest(_dest: Dest): void {
-    // Conntrack keeps forwarding a NAT connection to its dest whatever the table says; a DR flow
-    // keeps its flow-map entry. Closing at once would mean deleting those entries: not done yet.
+  /**
+   * Close a dest's connections now: conntrack keeps forwarding a NAT connection to its dest whatever
+   * the table says, and a DR flow keeps its flow-map entry, so both are deleted (by the dest's mark).
+   * The next packet of such a connection is then a stray (TCP: no SYN) and is dropped by the guard.
+   */
+  closeDest(dest: Dest): void {
+    const id = this.#ids.backends.get(destKey(dest.svc, dest));
+    if (id === undefined) return;
+    const mark = backendMark(id);
+    void this.#closeMark(mark).catch(() => undefined);
+  }
+
+  async #closeMark(mark: number): Promise<void> {
+    await this.#cmd.conntrack(['-D', '-f', 'ipv4', '--mark', String(mark)]);
+    for (const s of this.#model?.services ?? []) {
+      if (s.mode !== 'dr' || !s.backends.some((b) => b.mark === mark)) continue;
+      const map = `flows_${s.name}`;
+      const r = await this.#cmd.nftArgs(['-j', 'list', 'map', 'ip', this.#table, map]);
+      const keys = flowMapEntries(r.stdout, 'tcp', '0.0.0.0', 0).filter((e) => e.mark === mark).map((e) => `${e.orig.src} . ${e.orig.sport}`);
+      if (keys.length > 0) await this.#cmd.nft(`delete element ip ${this.#table} ${map} { ${keys.join(', ')} }\n`);
+    }
   }
 
   async stop(_graceMs: number): Promise<void> {

@@ -20,6 +20,7 @@ export interface QueuedPacket {
 /** What the plane needs of an NFQUEUE consumer (sys/nfqueue.ts implements it). */
 export interface QueueSource {
   onPackets(handler: (batch: readonly QueuedPacket[]) => void): void;
+  onFailure?(handler: (message: string) => void): void;
   verdict(id: number, verdict: number, mark: number | null): void;
   flush(): void;
   close(): Promise<void>;
@@ -47,7 +48,7 @@ export function flowOfPacket(p: Uint8Array, mark: number): Flow | null {
 }
 
 /** Why the queue path dropped or could not answer a packet (metric labels). */
-export type QueueDrop = 'queue-bad-packet' | 'queue-no-service' | 'queue-no-dest' | 'queue-unknown-dest';
+export type QueueDrop = 'queue-bad-packet' | 'queue-no-service' | 'queue-no-dest' | 'queue-unknown-dest' | 'queue-error';
 
 export class QueueAnswerer {
   readonly #src: QueueSource;
@@ -64,7 +65,16 @@ export class QueueAnswerer {
     this.#clock = clock;
     this.#idOf = idOf;
     this.#count = count;
-    src.onPackets((batch) => this.answer(batch));
+    src.onPackets((batch) => {
+      // A bug in one decision must not stop the daemon: the batch's packets that got no verdict
+      // are left to the kernel (queue timeout / fail-open), counted.
+      try {
+        this.answer(batch);
+      } catch {
+        this.#count('queue-error');
+        this.#src.flush();
+      }
+    });
   }
 
   setDirector(d: Director): void {

@@ -3,7 +3,7 @@ import type { CommandResult, NetCommands } from '../nft.ts';
 
 export type FakeCall =
   | { readonly tool: 'nft'; readonly text: string }
-  | { readonly tool: 'nft-args' | 'iptables' | 'ip'; readonly args: readonly string[] }
+  | { readonly tool: 'nft-args' | 'iptables' | 'ip' | 'conntrack'; readonly args: readonly string[] }
   | { readonly tool: 'sysctl-set'; readonly args: readonly string[] };
 
 const OK: CommandResult = { code: 0, stdout: '', stderr: '' };
@@ -23,6 +23,7 @@ export class FakeNetCommands implements NetCommands {
   nftArgs(args: readonly string[]): Promise<CommandResult> { return this.#reply({ tool: 'nft-args', args }); }
   iptables(args: readonly string[]): Promise<CommandResult> { return this.#reply({ tool: 'iptables', args }); }
   ip(args: readonly string[]): Promise<CommandResult> { return this.#reply({ tool: 'ip', args }); }
+  conntrack(args: readonly string[]): Promise<CommandResult> { return this.#reply({ tool: 'conntrack', args }); }
   sysctl(name: string): string | null { return this.sysctls.get(name) ?? null; }
   setSysctl(name: string, value: string): Promise<CommandResult> {
     this.sysctls.set(name, value);
