@@ -56,6 +56,8 @@ function timing(c: Checker, logAll: boolean): TimingKeys {
     delay_loop: seconds(c.delayLoopUs),
     alpha: c.alpha,
     log_all_failures: c.logAllFailures || logAll,
+    rise: c.rise,
+    fall: c.fall,
   };
 }
 

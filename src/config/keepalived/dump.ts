@@ -262,6 +262,8 @@ function checker(o: Out, ch: Checker): void {
       o.line(`warmup ${seconds(ch.warmupUs)}`);
       o.line(`delay_loop ${seconds(ch.delayLoopUs)}`);
       o.line(`log_all_failures ${onOff(ch.logAllFailures)}`);
+      if (ch.rise !== 1) o.line(`rise ${ch.rise}`);
+      if (ch.fall !== 1) o.line(`fall ${ch.fall}`);
     }
     if (ch.type !== 'FILE_CHECK') o.line(`alpha ${onOff(ch.alpha)}`);
     switch (ch.type) {

@@ -346,6 +346,9 @@ interface CheckerCommon {
   /** Starts failed until it succeeds once. */
   readonly alpha: boolean;
   readonly logAllFailures: boolean;
+  /** keepvs extension: consecutive successes to come back up / failures to go down (1 = keepalived). */
+  readonly rise: number;
+  readonly fall: number;
   readonly at: SourcePos;
 }
 

@@ -262,6 +262,8 @@ function finishChecker(ch: CheckerDraft, r: RsDraft, fileWeight: TrackFileWeight
     delayBeforeRetryUs: ch.delayBeforeRetryUs ?? r.delayBeforeRetryUs ?? (defaultDbr || delayLoopUs),
     alpha: ch.alpha ?? r.alpha!,
     logAllFailures: ch.logAllFailures ?? false,
+    rise: ch.rise ?? 1,
+    fall: ch.fall ?? 1,
     at: ch.at,
   };
   const conn = (): CheckerConnection => connection(ch.conn, r);

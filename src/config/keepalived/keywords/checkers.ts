@@ -177,6 +177,24 @@ function common(withConn: boolean): K[] {
         if (v !== null) currentChecker(c).alpha = v;
       },
     },
+    // keepvs extension (keepalived's checkers have no rise/fall): the seed's "three successes to
+    // come back" is `rise 3`; the defaults of 1 reproduce keepalived exactly (docs/checkers.md).
+    {
+      name: 'rise', args: 1,
+      handler: (c, st) => {
+        const v = c.uint(st, 1, 1, 1000);
+        if (v === null) return c.report(st.args[0], `Invalid rise value '${st.args[0].text}' (expected 1..1000)`, { keyword: 'rise' });
+        currentChecker(c).rise = v;
+      },
+    },
+    {
+      name: 'fall', args: 1,
+      handler: (c, st) => {
+        const v = c.uint(st, 1, 1, 1000);
+        if (v === null) return c.report(st.args[0], `Invalid fall value '${st.args[0].text}' (expected 1..1000)`, { keyword: 'fall' });
+        currentChecker(c).fall = v;
+      },
+    },
     {
       name: 'log_all_failures',
       handler: (c, st) => {

@@ -40,6 +40,8 @@ export interface CheckerDraft {
   delayLoopUs?: number;
   alpha?: boolean;
   logAllFailures?: boolean;
+  rise?: number;
+  fall?: number;
   conn: ConnDraft | null;
   /** Type-specific fields. */
   urls: UrlDraft[];
