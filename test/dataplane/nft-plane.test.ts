@@ -42,6 +42,9 @@ test('checkService / checkDest: what the nft plane refuses, with a reason', () =
     { desc: 'TUN without ipip', check: () => plane.checkDest(svc, spec('198.18.1.12', 'tunnel')), code: 'UNSUPPORTED_FWD', message: /needs ipip.*CONFIG_NET_IPIP/ },
     { desc: 'LOCALNODE', check: () => plane.checkDest(svc, spec('198.18.1.12', 'local')), code: 'UNSUPPORTED_FWD', message: /LOCALNODE/ },
     { desc: 'DR on a fwmark service', check: () => plane.checkDest(fwm.ok ? fwm.value : svc, spec('198.18.1.12', 'route')), code: 'UNSUPPORTED_FWD', message: /raw hook/ },
+    { desc: 'PROXY protocol on a service', check: () => plane.checkService(KEY, { ...OPTS, proxyProtocol: 'v2' }), code: 'PLANE_ERROR', message: /cannot send the PROXY protocol header/ },
+    { desc: 'PROXY protocol on a dest', check: () => plane.checkDest(svc, { ...spec('198.18.1.12', 'masq'), proxyProtocol: 'v1' }), code: 'PLANE_ERROR', message: /cannot send the PROXY protocol header/ },
+    { desc: 'PROXY protocol switched off on a dest', check: () => plane.checkDest(svc, { ...spec('198.18.1.12', 'masq'), proxyProtocol: 'none' }) },
   ];
   for (const r of rows) {
     const c = r.check();

@@ -24,6 +24,10 @@ import { QUEUE_CHAIN, queueRuleArgs, needsQueue } from './queue-rules.ts';
 import { findingText, sysctlFindings } from './preflight.ts';
 import { QueueAnswerer, type QueueSource } from './queue.ts';
 import { ConntrackView, flowMapEntries, type ConntrackSource, type FlowMapSource } from './conntrack-view.ts';
+import { effectiveProxyProtocol } from '../../core/proxy-protocol.ts';
+
+// The kernel forwards packets unchanged: there is no stream to prepend a PROXY header to.
+const NO_PROXY_PROTOCOL = 'the nft data plane forwards packets unchanged and cannot send the PROXY protocol header; use --dataplane proxy';
 
 export interface NftPlaneOptions {
   readonly commands: NetCommands;
@@ -141,17 +145,19 @@ export class NftPlane implements DataPlane {
 
   // ---------------------------------------------------------------- admission
 
-  checkService(key: ServiceKey, _options: ServiceOptions): Check {
+  checkService(key: ServiceKey, options: ServiceOptions): Check {
     const family = key.kind === 'addr' ? key.vip.family : key.family;
     if (family !== 4) {
       return refusal('PLANE_ERROR', `the nft data plane forwards IPv4 only; ${serviceKeyText(key)} is IPv6`, { service: serviceKeyText(key) });
     }
+    if (options.proxyProtocol) return refusal('PLANE_ERROR', NO_PROXY_PROTOCOL, { service: serviceKeyText(key) });
     return { ok: true };
   }
 
   checkDest(svc: Service, spec: DestSpec): Check {
     const ctx = { service: serviceKeyText(svc.key), dest: endpointText(spec.addr, spec.port), fwd: spec.fwd };
     if (spec.addr.family !== 4) return refusal('PLANE_ERROR', 'the nft data plane forwards IPv4 only', ctx);
+    if (effectiveProxyProtocol(spec.proxyProtocol, svc.options.proxyProtocol) !== null) return refusal('PLANE_ERROR', NO_PROXY_PROTOCOL, ctx);
     if (spec.fwd === 'local') {
       return refusal('UNSUPPORTED_FWD', 'the nft data plane has no LOCALNODE forwarding; add the local server with -m to its own address', ctx);
     }
