@@ -15,6 +15,7 @@ import type { DataPlane } from '../dataplane/dataplane.ts';
 import { loadKeepalivedConfig, type LoadResult } from '../config/keepalived/load.ts';
 import { type Diagnostic, formatDiagnostic } from '../config/keepalived/diagnostics.ts';
 import { dumpKeepalivedConfig } from '../config/keepalived/dump.ts';
+import type { KeepalivedConfig } from '../config/keepalived/model.ts';
 import type { KeepalivedHost } from '../config/keepalived/host.ts';
 import { toDirectorPlan, type DirectorPlan } from '../config/keepalived/lvs.ts';
 import { HealthChecker, type HealthCheckerOptions } from '../check/health-checker.ts';
@@ -149,6 +150,7 @@ export class ConfigRunner {
   readonly #d: ConfigRunnerDeps;
   readonly #log: Logger;
   #live: Live | null = null;
+  #model: KeepalivedConfig | null = null;
   #queue: Promise<unknown> = Promise.resolve();
   #file: string | null = null;
   #stale = false;
@@ -161,6 +163,11 @@ export class ConfigRunner {
   }
 
   /** The running checkers (null until a load succeeds). */
+  /** The configuration last applied (VRRP instances are read from it at start). */
+  get model(): KeepalivedConfig | null {
+    return this.#model;
+  }
+
   get checker(): HealthChecker | null {
     return this.#live?.checker ?? null;
   }
@@ -269,6 +276,7 @@ export class ConfigRunner {
     const glue = new HealthGlue({ director, plane, log, now, checker, accepted });
     glue.attach();
     this.#live = { accepted, checker, glue };
+    this.#model = config;
     if (phase === 'reload') log.info(`Reload of ${file}: ${ops.length === 0 ? 'nothing changed' : `${ops.length} change(s)`}`);
     try {
       await plane.sync(director);

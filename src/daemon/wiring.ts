@@ -16,6 +16,8 @@ import type { Logger } from './log.ts';
 import { defaultPidFile, removePidFile, writePidFile } from './pidfile.ts';
 import { ConfigRunner, type ConfigRunnerDeps } from './config.ts';
 import { dataDump, statsDump, writeDump, DATA_DUMP_FILE, STATS_DUMP_FILE, type DumpSource } from './dump.ts';
+import { startVrrp } from '../vrrp/start.ts';
+import type { VrrpProcess } from '../vrrp/vrrp-process.ts';
 
 /** include/net/ip_vs.h: IP_VS_VERSION_CODE 0x010201, shown by ipvsadm's banner as 1.2.1. */
 const IPVS_VERSION = '1.2.1';
@@ -83,7 +85,6 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
   }
   log.info(`Starting keepvs v${version}`);
   if (!options.vrrp || !options.check) log.info(`Running only the ${options.vrrp ? 'VRRP' : 'health-checker'} subsystem`);
-  log.debug('VRRP is not run by the daemon yet');
 
   try {
     writePidFile(pidFile);
@@ -110,6 +111,22 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
       if (!r.ok) throw new StartError(r.message);
     }
     await plane.sync(director);
+
+    // VRRP instances from the same file (src/vrrp/start.ts). A SIGHUP reload does not re-read them
+    // yet (docs/daemon.md); a failure to start them (no root for raw sockets) is logged and the
+    // director keeps running, as keepalived's checker process runs without its VRRP sibling.
+    let vrrp: VrrpProcess | null = null;
+    const model = config.model;
+    if (options.vrrp && model && model.vrrpInstances.length > 0) {
+      try {
+        const started = await startVrrp(model, { log: (level, message) => log.log(level, message) });
+        for (const e of started.errors) log.error(`VRRP: ${e.message}`);
+        vrrp = started.process;
+        if (vrrp) cleanups.push(() => vrrp?.stop());
+      } catch (e) {
+        log.error(`VRRP not started: ${(e as Error).message}`);
+      }
+    }
 
     const counters: ApiCounters = { rejected: new Map(), requests: new Map() };
     const apiText = options.api ? `${options.api.host}:${options.api.port}` : null;
@@ -164,7 +181,9 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
           log.info(`Stopping keepvs (grace ${graceMs / 1000} s for open connections)`);
           await notifier.notify({ STOPPING: '1', STATUS: 'stopping' });
           if (tick) clearInterval(tick);
-          // The checkers stop first (omega runs its notifies); the director stays as it is.
+          // VRRP releases its VIPs first (priority 0 advert), then the checkers stop (omega runs
+          // its notifies); the director stays as it is.
+          await vrrp?.stop();
           config.stop();
           // The API goes first so nothing changes the director while the plane drains.
           await Promise.all([api.close(Math.min(graceMs, 1000)), plane.stop(graceMs)]);
