@@ -448,8 +448,9 @@ measure_one() {
       # after the load has stopped: open fds and RSS left behind (leaks show here)
       sleep 0.2
       fds=0; for q in "${pids[@]}"; do fds=$(( fds + $(ls "/proc/$q/fd" 2>/dev/null | wc -l) )); done
-      after="  after: $fds fds, RSS $(( $(mem_kb VmRSS "${pids[@]}") / 1024 )) MiB"
-      { echo "$layout,$row,$w-after,$rep,$fds,open-fds,,,,0,,,$attempt"; echo "$layout,$row,$w-after,$rep,$(mem_kb VmRSS "${pids[@]}"),rss-kB,,,,0,,,$attempt"; } >> "$CSV"
+      local rss; rss=$(mem_kb VmRSS "${pids[@]}")
+      after="  after: $fds fds, RSS $(( rss / 1024 )) MiB"
+      { echo "$layout,$row,$w-after,$rep,$fds,open-fds,,,,0,,,$attempt"; echo "$layout,$row,$w-after,$rep,$rss,rss-kB,,,,0,,,$attempt"; } >> "$CSV"
       alive "$proxy_pid" || log "    WARNING: $row died during $w"
       stop_pid "$proxy_pid"; proxy_pid=""
     fi
@@ -609,9 +610,13 @@ table_idle() {
 machine() {
   echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), nproc $NCPU, $(awk '/MemTotal/{printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
   echo "- node $("$NODE" --version) ($NODE); $(haproxy -v 2>&1 | head -1 | awk '{print "HAProxy", $3}'); $(nginx -v 2>&1 | sed 's/.*: //'); wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'); $(iperf3 --version 2>&1 | head -1 | awk '{print $1, $2}')"
-  echo "- keepvs: bin/keepvs --control <tmp>/k.sock -l, keepvsadm -A -t $HOST:$VIP_PORT -s rr, two -a ... -m; 2-worker flag: ${KEEPVS_WORKER_FLAG:-none (single process)}"
+  local rev dirty=""
+  rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "not a git checkout")
+  [[ -n $(git -C "$ROOT" status --porcelain -- src 2>/dev/null) ]] && \
+    dirty=" + uncommitted changes (sha256 of src/dataplane/proxy/*.ts: $(cat "$ROOT"/src/dataplane/proxy/*.ts | sha256sum | cut -c1-12))"
+  echo "- keepvs $rev$dirty: bin/keepvs --control <tmp>/k.sock -l, keepvsadm -A -t $HOST:$VIP_PORT -s rr, two -a ... -m; 2-worker flag: ${KEEPVS_WORKER_FLAG:-none (single process)}"
   echo "- sysctl: tcp_tw_reuse=$(sysctl -n net.ipv4.tcp_tw_reuse 2>/dev/null), somaxconn=$(sysctl -n net.core.somaxconn 2>/dev/null), ip_local_port_range=$(sysctl -n net.ipv4.ip_local_port_range 2>/dev/null | xargs); ulimit -n $FD_LIMIT; HAProxy maxconn $HAPROXY_MAXCONN"
-  echo "- wrk -t1, ${DURATION} s × $REPS reps per workload (median; spread = (max−min)/median), ${WARMUP} s warm-up, fresh proxy per workload; ka -c$CONNS_KA GET /small (64 B); close -c$CONNS_CLOSE 'Connection: close' GET /small; bulk -c$CONNS_BULK GET /big (1 MiB); iperf3 one stream ${IPERF_SECS} s × $IPERF_REPS ($IPERF_LAYOUTS layout)"
+  echo "- wrk -t1, ${DURATION} s × $REPS reps per workload (median; spread = (max−min)/median), reps interleaved across rows, fresh proxy + ${WARMUP} s warm-up per measurement; ka -c$CONNS_KA GET /small (64 B); close -c$CONNS_CLOSE 'Connection: close' GET /small; bulk -c$CONNS_BULK GET /big (1 MiB); iperf3 one stream ${IPERF_SECS} s × $IPERF_REPS ($IPERF_LAYOUTS layout)"
   echo "- layouts: split = proxy on cpu $PROXY_CPU alone (2-worker rows: cpus 0-$(( NCPU - 1 )), competing with the load generator), wrk + backends + iperf3 on cpu $LOADGEN_CPU; shared = everything on cpu $LOADGEN_CPU"
 }
 
