@@ -22,7 +22,7 @@
 # For each rep the proxy's CPU (utime+stime of its process tree, /proc/PID/stat) is sampled, giving
 # requests (or MiB) per proxy CPU-second and CPU µs per request; peak RSS is VmHWM.
 #
-# Fair measurement on a 2-core VM (/work/shared/reference/perf-anchors.md): wrk, the backends, iperf3
+# Fair measurement on a 2-core VM (BENCHMARKS.md explains the choices): wrk, the backends, iperf3
 # and this script sit on LOADGEN_CPU (core 1).  LAYOUTS="split shared" runs both layouts:
 #   split   the proxy alone on core 0 (2-worker rows may use both cores and then compete with wrk);
 #           noisy (cross-vCPU wake-ups), absolute throughput and latency.
