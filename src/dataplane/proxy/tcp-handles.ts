@@ -22,7 +22,7 @@ import { constants as osConstants } from 'node:os';
 import type { Addr } from '../../core/addr.ts';
 import type { Flow } from '../../core/director.ts';
 import type { PlaneContext } from './plane-context.ts';
-import { type Admission, TcpSession, admitTcp, isPeerReset } from './tcp-session.ts';
+import { type Admission, TcpSession, acceptedFlow, admitTcp, isPeerReset } from './tcp-session.ts';
 import type { RawTcpHandle } from './tcp.ts';
 
 const kSession: unique symbol = Symbol('keepvs.tcpSession');
@@ -280,14 +280,8 @@ class HandleSession extends TcpSession {
 /** Accept a connection on the fast engine (the handle comes from the listener's accept hook). */
 export function acceptTcpHandleFast(ctx: PlaneContext, vaddr: Addr, vport: number, handle: RawTcpHandle): void {
   const h = handle as unknown as TcpHandle;
-  const peer: { address?: string; port?: number } = {};
-  const caddr = h.getpeername(peer) === 0 && peer.address !== undefined ? ctx.addrOf(peer.address) : null;
-  if (caddr === null || peer.port === undefined) {
-    ctx.drop('client-gone');
-    h.close();
-    return;
-  }
-  const flow: Flow = { protocol: 'tcp', caddr, cport: peer.port, vaddr, vport };
+  const flow = acceptedFlow(ctx, vaddr, vport, h);
+  if (flow === null) return;
   const now = ctx.clock();
   const a = admitTcp(ctx, flow, now);
   if (typeof a === 'string') {

@@ -19,6 +19,7 @@
 // Packets are counted one per read chunk (a read can coalesce several segments, so this is a lower
 // bound of the kernel's count for bulk data) plus one per synthetic control packet above; bytes are
 // payload bytes, exactly (the kernel counts whole IP packets, headers included).
+import type { Addr } from '../../core/addr.ts';
 import type { Dest } from '../../core/dest.ts';
 import type { Flow } from '../../core/director.ts';
 import type { Conn, ConnDirection } from '../../core/conn/conn.ts';
@@ -45,6 +46,27 @@ export function reschedulable(c: Conn): boolean {
 export interface Admission {
   readonly conn: Conn;
   readonly dest: Dest;
+}
+
+/** What both accept paths need of an accepted libuv handle: its peer, and a way to drop it. */
+export interface AcceptedHandle {
+  getpeername(out: { address?: string; port?: number }): number;
+  close(): void;
+}
+
+/**
+ * The client's flow for an accepted handle, or null after counting 'client-gone' and closing it
+ * (the client vanished between accept and getpeername).
+ */
+export function acceptedFlow(ctx: PlaneContext, vaddr: Addr, vport: number, handle: AcceptedHandle): Flow | null {
+  const peer: { address?: string; port?: number } = {};
+  const caddr = handle.getpeername(peer) === 0 && peer.address !== undefined ? ctx.addrOf(peer.address) : null;
+  if (caddr === null || peer.port === undefined) {
+    ctx.drop('client-gone');
+    handle.close();
+    return null;
+  }
+  return { protocol: 'tcp', caddr, cport: peer.port, vaddr, vport };
 }
 
 /** Find or create the entry for a new TCP connection, or say why not. */

@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import type { Addr } from '../../core/addr.ts';
 import type { Flow } from '../../core/director.ts';
 import type { PlaneContext } from './plane-context.ts';
-import { type Admission, TcpSession, admitTcp, isPeerReset } from './tcp-session.ts';
+import { type Admission, TcpSession, acceptedFlow, admitTcp, isPeerReset } from './tcp-session.ts';
 
 const kSession: unique symbol = Symbol('keepvs.tcpSession');
 type SessionSocket = net.Socket & { [kSession]?: SocketSession };
@@ -21,14 +21,8 @@ export interface RawTcpHandle {
 
 /** Accept a raw handle into a Socket with an `onread` buffer (the handle hook without the fast engine). */
 export function acceptTcpHandleAsSocket(ctx: PlaneContext, vaddr: Addr, vport: number, handle: RawTcpHandle): void {
-  const peer: { address?: string; port?: number } = {};
-  const caddr = handle.getpeername(peer) === 0 && peer.address !== undefined ? ctx.addrOf(peer.address) : null;
-  if (caddr === null || peer.port === undefined) {
-    ctx.drop('client-gone');
-    handle.close();
-    return;
-  }
-  const flow: Flow = { protocol: 'tcp', caddr, cport: peer.port, vaddr, vport };
+  const flow = acceptedFlow(ctx, vaddr, vport, handle);
+  if (flow === null) return;
   const now = ctx.clock();
   const a = admitTcp(ctx, flow, now);
   if (typeof a === 'string') {
