@@ -10,7 +10,7 @@
 import type { Dest } from '../dest.ts';
 import type { Service } from '../service.ts';
 import type { SchedPick, Scheduler, SchedulerName } from './scheduler.ts';
-import { ListOrderIndex } from './list-order-index.ts';
+import { ListOrderIndex, indexHooks } from './list-order-index.ts';
 
 /**
  * How a rule orders dests:
@@ -207,17 +207,6 @@ export function leastLoadScheduler(name: SchedulerName, rule: LeastLoadRule, svc
       if (dest === null) return ctx.commit ? NO_DEST : NO_DEST_EXPLAINED;
       return ctx.commit ? { dest, reason: 'pick' } : { dest, reason: 'pick', detail: rule.describe(dest) };
     },
-    addDest(s, dest) {
-      index.add(s.dests, dest);
-    },
-    delDest(s, dest) {
-      index.remove(s.dests, dest);
-    },
-    loadChanged(dest) {
-      index.refresh(dest);
-    },
-    done() {
-      index.rebuild([]);
-    },
+    ...indexHooks(index),
   };
 }

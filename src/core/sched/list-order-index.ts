@@ -8,6 +8,7 @@
 // which is what the kernel's "first in the list wins a tie" rules need. When the room in front is
 // used up, or holes outnumber dests, everything is laid out again from svc.dests (amortised O(1)).
 import type { Dest } from '../dest.ts';
+import type { Scheduler } from './scheduler.ts';
 
 const MIN_CAPACITY = 16;
 
@@ -83,4 +84,25 @@ export abstract class ListOrderIndex {
   protected abstract reset(): void;
   /** Position `pos` changed (its dest, or the dest's state): update the structure. */
   protected abstract update(pos: number): void;
+}
+
+/**
+ * The add_dest / del_dest / load / done_service hooks of a scheduler whose decisions read an index:
+ * each keeps the index in step with the list at the moment the kernel would call the hook.
+ */
+export function indexHooks(index: ListOrderIndex): Required<Pick<Scheduler, 'addDest' | 'delDest' | 'loadChanged' | 'done'>> {
+  return {
+    addDest(s, dest) {
+      index.add(s.dests, dest);
+    },
+    delDest(s, dest) {
+      index.remove(s.dests, dest);
+    },
+    loadChanged(dest) {
+      index.refresh(dest);
+    },
+    done() {
+      index.rebuild([]);
+    },
+  };
 }

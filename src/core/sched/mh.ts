@@ -8,6 +8,7 @@ import type { Dest } from '../dest.ts';
 import { SVC_F, type Service } from '../service.ts';
 import { hsiphashKey, hsiphashU32 } from '../siphash.ts';
 import type { SchedContext, SchedPacket, SchedPick, Scheduler, SchedulerFactory } from './scheduler.ts';
+import { weightGcd } from './weight-gcd.ts';
 
 // ip_vs_mh.c: primes[CONFIG_IP_VS_MH_TAB_INDEX - 8] with the default index 12.
 const MH_PRIMES = [251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071] as const;
@@ -36,15 +37,6 @@ function foldAs(a: Addr, family: Family): number {
   return a.fold;
 }
 
-function gcd(a: number, b: number): number {
-  while (b !== 0) {
-    const t = a % b;
-    a = b;
-    b = t;
-  }
-  return a;
-}
-
 // fls(): 1-based index of the highest set bit, 0 for 0.
 function fls(x: number): number {
   return 32 - Math.clz32(x);
@@ -60,13 +52,9 @@ export function mhLookupTable(svc: Service): (Dest | null)[] {
   const table = new Array<Dest | null>(M).fill(null);
   const dests = svc.dests;
   const n = dests.length;
-  let g = 0;
+  const g = weightGcd(dests, (d) => d.lastWeight);
   let maxW = 0;
-  for (const d of dests) {
-    const w = d.lastWeight;
-    if (w > 0) g = g > 0 ? gcd(w, g) : w;
-    if (w > maxW) maxW = w;
-  }
+  for (const d of dests) if (d.lastWeight > maxW) maxW = d.lastWeight;
   // gcd < 1: no dest, or every last_weight is 0 — the kernel resets the table to empty.
   if (g < 1) return table;
   const shift = fls(Math.trunc(maxW / g)) - MH_TAB_BITS;

@@ -7,6 +7,7 @@
 // WeightPrefixIndex; the random figures come from ctx.random exactly as the kernel draws them.
 import type { Dest } from '../dest.ts';
 import type { SchedPick, SchedulerFactory } from './scheduler.ts';
+import { indexHooks } from './list-order-index.ts';
 import { WeightPrefixIndex } from './weight-prefix-index.ts';
 import { connOverhead } from './wlc.ts';
 
@@ -110,17 +111,6 @@ export const createTwos: SchedulerFactory = (svc) => {
         detail: `figures ${r1}, ${r2} below ${total + 1}: overhead ${oh1} / weight ${w1} vs overhead ${oh2} / weight ${w2}`,
       };
     },
-    addDest(s, dest) {
-      index.add(s.dests, dest);
-    },
-    delDest(s, dest) {
-      index.remove(s.dests, dest);
-    },
-    loadChanged(dest) {
-      index.refresh(dest);
-    },
-    done() {
-      index.rebuild([]);
-    },
+    ...indexHooks(index),
   };
 };

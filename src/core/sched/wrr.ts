@@ -9,6 +9,7 @@
 import type { Dest } from '../dest.ts';
 import type { SchedPick, SchedulerFactory } from './scheduler.ts';
 import type { Service } from '../service.ts';
+import { weightGcd } from './weight-gcd.ts';
 
 const NO_DEST: SchedPick = Object.freeze({ dest: null, reason: 'no-dest' });
 const OVERLOADED: SchedPick = Object.freeze({ dest: null, reason: 'overloaded' });
@@ -17,23 +18,9 @@ const HEAD = -1;
 /** `stop` not set. */
 const NONE = -2;
 
-function gcd(a: number, b: number): number {
-  while (b !== 0) {
-    const t = a % b;
-    a = b;
-    b = t;
-  }
-  return a;
-}
-
 /** ip_vs_wrr_gcd_weight: gcd of the weights > 0, 1 when there are none. */
 function gcdWeight(list: readonly Dest[]): number {
-  let g = 0;
-  for (const d of list) {
-    const w = d.weight;
-    if (w > 0) g = g > 0 ? gcd(w, g) : w;
-  }
-  return g > 0 ? g : 1;
+  return weightGcd(list, (d) => d.weight) || 1;
 }
 
 /** ip_vs_wrr_max_weight: over every dest, OVERLOAD or not. */
