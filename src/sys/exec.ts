@@ -15,7 +15,7 @@
 //   enable_script_security it refuses to run the script.
 import { spawn, execFileSync } from 'node:child_process';
 import { statSync, lstatSync, realpathSync, accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, dirname, join } from 'node:path';
 
 export interface ScriptIdentity {
   readonly uid: number;
@@ -193,21 +193,27 @@ function searchPath(name: string): string | null {
   return null;
 }
 
-/** Walk every component of `path`: root-owned, and no non-root group/other write (dirs: unless sticky). */
-function unsafeComponent(path: string): string | null {
+/**
+ * keepalived's check_security (lib/notify.c) on one path, component by component without following
+ * links: each must be owned by root; every component but the last must be a directory and the last a
+ * file or a symbolic link (a wrong type inhibits the script whatever enable_script_security says);
+ * directories without the sticky bit and files must not be writable by a non-root group or others
+ * (a link's own mode bits mean nothing and are not checked).
+ */
+function unsafeComponent(path: string): { readonly reason: string; readonly wrongType: boolean } | null {
   const parts = path.split('/').filter(Boolean);
   let cur = '';
-  const check = (p: string, last: boolean): string | null => {
+  const check = (p: string, last: boolean): { reason: string; wrongType: boolean } | null => {
     const st = lstatSync(p);
-    if (!last && !st.isDirectory()) return `${p} is not a directory`;
-    if (st.uid !== 0) return `${p} is not owned by root`;
+    if (last ? !st.isFile() && !st.isSymbolicLink() : !st.isDirectory()) return { reason: `wrong file type found in script path ${p}`, wrongType: true };
+    if (st.uid !== 0) return { reason: `${p} is not owned by root`, wrongType: false };
     const sticky = st.isDirectory() && (st.mode & 0o1000) !== 0;
     const groupWrite = st.gid !== 0 && (st.mode & 0o020) !== 0;
     const otherWrite = (st.mode & 0o002) !== 0;
-    if ((st.isFile() || (st.isDirectory() && !sticky)) && (groupWrite || otherWrite)) return `${p} is writable by non-root users`;
+    if ((st.isFile() || (st.isDirectory() && !sticky)) && (groupWrite || otherWrite)) return { reason: `${p} is writable by non-root users`, wrongType: false };
     return null;
   };
-  const root = check('/', false);
+  const root = check('/', parts.length === 0);
   if (root) return root;
   for (let i = 0; i < parts.length; i++) {
     cur += '/' + parts[i];
@@ -240,8 +246,16 @@ export function checkScriptSecurity(argv0: string, identity: ScriptIdentity, scr
   const asRoot = identity.uid === 0 || identity.gid === 0
     || (st.uid === 0 && (st.mode & 0o4100) === 0o4100) || (st.gid === 0 && (st.mode & 0o2010) === 0o2010);
   if (asRoot) {
-    const bad = unsafeComponent(path) ?? (real !== path ? unsafeComponent(real) : null);
-    if (bad) return { verdict: scriptSecurity ? 'disabled' : 'insecure', path, reason: `unsafe permissions: ${bad}` };
+    // keepalived checks the path it will run, not the one written: realpath() of it, except that a
+    // link whose target has another file name keeps its own name in the resolved directory (some
+    // programs act on the name they are called by), and then the target is checked as well. So
+    // /bin/sh on a merged-/usr system is checked as /usr/bin/sh and /usr/bin/dash.
+    const named = real === path || basename(real) === basename(path) ? real : join(realpathSync(dirname(path)), basename(path));
+    const bad = unsafeComponent(named) ?? (named !== real ? unsafeComponent(real) : null);
+    if (bad) {
+      const verdict = bad.wrongType || scriptSecurity ? 'disabled' : 'insecure';
+      return { verdict, path, reason: bad.wrongType ? bad.reason : `unsafe permissions: ${bad.reason}` };
+    }
   }
   return { verdict: 'ok', path, reason: '' };
 }

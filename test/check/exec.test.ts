@@ -2,7 +2,7 @@
 // script user, and the runner's process-group timeout.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkScriptSecurity, defaultScriptUser, createScriptRunner } from '../../src/sys/exec.ts';
@@ -28,6 +28,10 @@ test('script security: root-run scripts need a path nobody else can write', (t) 
     { desc: 'not executable', path: mk(join(safeDir, 'noexec.sh'), 0o644), security: true, verdict: 'not-executable' },
     { desc: 'missing', path: join(safeDir, 'nope.sh'), security: true, verdict: 'not-found' },
     { desc: 'found through PATH', path: 'true', security: true, verdict: 'ok' },
+    // keepalived checks the resolved path: a linked directory (merged /usr: /bin -> usr/bin) is fine.
+    { desc: 'through a linked directory, as /bin/sh on Debian 12', path: (symlinkSync('safe', join(base, 'bin')), join(base, 'bin', 'ok.sh')), security: true, verdict: 'ok' },
+    { desc: 'a link named otherwise, to a safe script', path: (symlinkSync('ok.sh', join(safeDir, 'sh')), join(safeDir, 'sh')), security: true, verdict: 'ok' },
+    { desc: 'a safe-looking link whose target sits in a world-writable directory', path: (mk(join(openDir, 'y.sh'), 0o755), symlinkSync(join(openDir, 'y.sh'), join(safeDir, 'y')), join(safeDir, 'y')), security: true, verdict: 'disabled' },
   ];
   for (const row of rows) assert.equal(checkScriptSecurity(row.path, root, row.security).verdict, row.verdict, row.desc);
   assert.equal(checkScriptSecurity(join(safeDir, 'ww.sh'), { uid: 65534, gid: 65534 }, true).verdict, 'ok', 'not run as root: no path checks');
