@@ -4,7 +4,7 @@ import { HealthChecker } from '../../src/check/health-checker.ts';
 import { specs, type Plan } from './plan.ts';
 
 const plan = JSON.parse(process.argv[2]) as Plan;
-const hc = new HealthChecker({ virtualServers: specs(plan) });
+const hc = new HealthChecker({ virtualServers: specs(plan), ...(plan.close ? { probeClose: plan.close } : {}) });
 let events = 0;
 hc.subscribe(() => { events++; });
 hc.start();

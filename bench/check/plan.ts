@@ -9,6 +9,8 @@ export interface Plan {
   readonly n: number;
   readonly kind: BenchKind;
   readonly ports: readonly number[];
+  /** keepvs only: how probes end (default 'reset'; 'graceful' is keepalived's FIN). */
+  readonly close?: 'reset' | 'graceful';
 }
 
 export const PER_VS = 1000;

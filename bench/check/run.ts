@@ -3,7 +3,14 @@
 // checker process (`keepalived -C -n -l -f conf`) on the same pool. Results go to
 // bench/results/check.md.
 //
-//   node bench/check/run.ts [--sizes 1000,5000,10000] [--kinds tcp,http] [--window 15] [--no-keepalived]
+//   node bench/check/run.ts [--sizes 1000,5000,10000] [--kinds tcp,http] [--window 15] [--reps 1]
+//                           [--no-keepalived] [--no-floor] [--no-graceful]
+//
+// --reps runs every row that many times (interleaved: keepvs, keepalived, keepvs, ...) and reports
+// the median with the min–max spread. Besides keepvs (default: probes end with an RST on reused
+// sockets) and keepalived, the largest size also runs keepvs with `probeClose: 'graceful'`
+// (keepalived's FIN) and bench/check/floor.c, a bare C loop making the same checks with no checker
+// logic at all: the floor of what any checker process can spend per check on this machine.
 //
 // Backends: one nginx (worker_processes 1, `return 200`) listening on a few ports on every address,
 // so 127.10.x.y:port reaches it for any x.y; its stub_status "accepts" counter gives the checks per
@@ -32,7 +39,10 @@ function arg(name: string, def: string): string {
 const sizes = arg('sizes', '1000,5000,10000').split(',').map(Number);
 const kinds = arg('kinds', 'tcp,http').split(',') as BenchKind[];
 const windowS = Number(arg('window', '15'));
+const reps = Math.max(1, Number(arg('reps', '1')));
 const withKeepalived = !process.argv.includes('--no-keepalived');
+const withFloor = !process.argv.includes('--no-floor');
+const withGraceful = !process.argv.includes('--no-graceful');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -85,6 +95,7 @@ http { access_log off; keepalive_timeout 0;
     children.push(p);
     for (let i = 0; i < 50 && Number.isNaN(await accepts()); i++) await sleep(100);
     if (Number.isNaN(await accepts())) throw new Error('nginx did not start');
+    backendPid = findBackendWorker(p.pid!);
     return versionOf(nginx, ['-v']);
   }
   // Fallback: a Node backend counting accepts, with the same status format.
@@ -95,6 +106,7 @@ http { access_log off; keepalive_timeout 0;
   const p = spawn(NODE, ['-e', code], { stdio: 'ignore' });
   children.push(p);
   for (let i = 0; i < 50 && Number.isNaN(await accepts()); i++) await sleep(100);
+  backendPid = p.pid!;
   return 'node fallback backend (nginx not installed)';
 }
 
@@ -106,7 +118,21 @@ interface Row {
   cpu: number;
   user: number;
   sys: number;
+  /** The backend's (nginx worker's) CPU over the same window, % of one core. */
+  backend: number;
   note: string;
+}
+
+let backendPid = 0;
+
+/** nginx's worker: the one child of the master (worker_processes 1). */
+function findBackendWorker(master: number): number {
+  try {
+    const kids = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).map(Number).filter(Boolean);
+    return kids[0] ?? master;
+  } catch {
+    return master;
+  }
 }
 
 /** Wait until the backend sees at least 90 % of the expected check rate (both sides start slowly at 10 000). */
@@ -122,19 +148,22 @@ async function settle(n: number, maxMs: number): Promise<number> {
   }
 }
 
-async function measure(pid: number, n: number, maxWarmMs: number): Promise<{ cpu: number; user: number; sys: number; rate: number; warm: number }> {
+async function measure(pid: number, n: number, maxWarmMs: number): Promise<{ cpu: number; user: number; sys: number; backend: number; rate: number; warm: number }> {
   const warm = await settle(n, maxWarmMs);
   const a = cpuTicks(pid);
+  const ba = cpuTicks(backendPid);
   const acc0 = await accepts();
   const t0 = performance.now();
   await sleep(windowS * 1000);
   const b = cpuTicks(pid);
+  const bb = cpuTicks(backendPid);
   const acc1 = await accepts();
   const secs = (performance.now() - t0) / 1000;
   if (!a || !b) throw new Error(`process ${pid} vanished during the measurement`);
   const user = (b.user - a.user) / HZ / secs * 100;
   const sys = (b.sys - a.sys) / HZ / secs * 100;
-  return { cpu: user + sys, user, sys, rate: (acc1 - acc0) / secs, warm };
+  const backend = ba && bb ? (bb.user + bb.sys - ba.user - ba.sys) / HZ / secs * 100 : NaN;
+  return { cpu: user + sys, user, sys, backend, rate: (acc1 - acc0) / secs, warm };
 }
 
 async function runKeepvs(plan: Plan): Promise<Row> {
@@ -149,7 +178,8 @@ async function runKeepvs(plan: Plan): Promise<Row> {
   await Promise.race([done, sleep(10_000)]);
   const stats = JSON.parse(out.split('\n').find((l) => l.startsWith('{')) ?? '{}') as { checks?: number; alive?: number; byCode?: Record<string, number> };
   const failed = Object.entries(stats.byCode ?? {}).filter(([k]) => k !== 'L4OK' && k !== 'L7OK').map(([k, v]) => `${k} ${v}`).join(', ');
-  return { impl: 'keepvs', kind: plan.kind, n: plan.n, checksPerS: m.rate, cpu: m.cpu, user: m.user, sys: m.sys, note: `${stats.alive ?? '?'}/${plan.n} alive${failed ? `; failures: ${failed}` : ''}; settled after ${m.warm.toFixed(0)} s` };
+  const impl = plan.close === 'graceful' ? 'keepvs, probeClose graceful' : 'keepvs';
+  return { impl, kind: plan.kind, n: plan.n, checksPerS: m.rate, cpu: m.cpu, user: m.user, sys: m.sys, backend: m.backend, note: `${stats.alive ?? '?'}/${plan.n} alive${failed ? `; failures: ${failed}` : ''}; settled after ${m.warm.toFixed(0)} s` };
 }
 
 function buildShim(): string | null {
@@ -188,20 +218,92 @@ async function runKeepalived(plan: Plan, shim: string): Promise<Row> {
   for (let i = 0; i < 100 && !existsSync(cpid); i++) await sleep(100);
   const checker = Number(readFileSync(cpid, 'utf8').trim());
   // keepalived parses and sets up 10 000 servers slowly; let its timers settle first.
-  const m = await measure(checker, plan.n, 120_000);
+  const m = await measure(checker, plan.n, 60_000);
   const exited = new Promise<void>((r) => p.once('exit', () => r()));
   p.kill('SIGTERM');
   if (await Promise.race([exited.then(() => true), sleep(30_000).then(() => false)]) === false) {
     p.kill('SIGKILL');
     try { process.kill(checker, 'SIGKILL'); } catch { /* gone */ }
   }
-  return { impl: 'keepalived 2.2 (IPVS shim)', kind: plan.kind, n: plan.n, checksPerS: m.rate, cpu: m.cpu, user: m.user, sys: m.sys, note: `settled after ${m.warm.toFixed(0)} s` };
+  return { impl: KEEPALIVED, kind: plan.kind, n: plan.n, checksPerS: m.rate, cpu: m.cpu, user: m.user, sys: m.sys, backend: m.backend, note: `settled after ${m.warm.toFixed(0)} s` };
 }
 
+const KEEPALIVED = 'keepalived 2.2 (IPVS shim)';
+
+function buildFloor(): string | null {
+  if (!which('gcc')) return null;
+  const bin = join(work, 'floor');
+  try {
+    execFileSync('gcc', ['-O2', '-o', bin, join(ROOT, 'bench/check/floor.c')], { stdio: 'ignore' });
+    return bin;
+  } catch {
+    return null;
+  }
+}
+
+/** bench/check/floor.c against the same backend: CPU per check of a bare C loop. */
+async function runFloor(bin: string, kind: BenchKind, n: number, close: 'reset' | 'graceful'): Promise<Row> {
+  const ba = cpuTicks(backendPid);
+  const acc0 = await accepts();
+  const t0 = performance.now();
+  const out = await new Promise<string>((res) => {
+    const p = spawn(bin, [kind, close, String(n), String(windowS), String(PORTS[0])], { stdio: ['ignore', 'pipe', 'ignore'] });
+    children.push(p);
+    let o = '';
+    p.stdout!.on('data', (d) => { o += d; });
+    p.once('exit', () => res(o));
+  });
+  const bb = cpuTicks(backendPid);
+  const acc1 = await accepts();
+  const wall = (performance.now() - t0) / 1000;
+  const r = JSON.parse(out.trim() || '{}') as { checks?: number; ok?: number; userUs?: number; sysUs?: number; secs?: number };
+  const secs = r.secs ?? windowS;
+  const rate = (r.checks ?? 0) / secs;
+  const user = (r.userUs ?? 0) / 1e6 / secs * 100;
+  const sys = (r.sysUs ?? 0) / 1e6 / secs * 100;
+  // The backend's ticks cover the floor's 2 s warm-up too: scale by its accepts over the same span.
+  const backend = ba && bb ? (bb.user + bb.sys - ba.user - ba.sys) / HZ / wall * 100 * (rate * wall) / Math.max(1, acc1 - acc0) : NaN;
+  const impl = close === 'reset' ? 'C floor: reused socket, RST' : 'C floor: fresh socket, FIN';
+  return { impl, kind, n, checksPerS: rate, cpu: user + sys, user, sys, backend, note: `bare C loop, ${r.ok ?? 0} answers` };
+}
+
+const perCheck = (r: Row) => r.cpu / 100 * 1e6 / Math.max(1, r.checksPerS);
+const median = (xs: number[]) => { const v = [...xs].sort((a, b) => a - b); return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2; };
+const spread = (xs: number[], digits = 1) => xs.length > 1 ? ` (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})` : '';
+const kindName = (k: BenchKind) => (k === 'tcp' ? 'TCP_CHECK' : 'HTTP_GET');
+
+/** One line per (checker, check, size): medians over the repetitions, with min–max. */
 function table(rows: Row[]): string {
-  const head = '| checker | check | real servers | checks/s seen by the backend | CPU % of one core | user % | sys % | CPU µs per check | note |\n|---|---|---:|---:|---:|---:|---:|---:|---|';
-  const body = rows.map((r) => `| ${r.impl} | ${r.kind === 'tcp' ? 'TCP_CHECK' : 'HTTP_GET'} | ${r.n} | ${r.checksPerS.toFixed(0)} | ${r.cpu.toFixed(1)} | ${r.user.toFixed(1)} | ${r.sys.toFixed(1)} | ${(r.cpu / 100 * 1e6 / Math.max(1, r.checksPerS)).toFixed(1)} | ${r.note} |`);
-  return [head, ...body].join('\n');
+  const head = '| checker | check | real servers | checks/s seen | CPU % of one core | user µs/check | sys µs/check | **CPU µs per check** | % of a core at N checks/s | backend µs/check | × keepalived | note |\n'
+    + '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|';
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const k = `${r.impl}|${r.kind}|${r.n}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  const kaPer = (kind: BenchKind, n: number) => {
+    const g = groups.get(`${KEEPALIVED}|${kind}|${n}`);
+    return g ? median(g.map(perCheck)) : NaN;
+  };
+  const lines = [...groups.values()].map((g) => {
+    const r = g[0];
+    const per = g.map(perCheck);
+    const userPer = g.map((x) => x.user / 100 * 1e6 / Math.max(1, x.checksPerS));
+    const sysPer = g.map((x) => x.sys / 100 * 1e6 / Math.max(1, x.checksPerS));
+    const full = per.map((x) => x * r.n / 1e4);
+    const back = g.map((x) => x.backend / 100 * 1e6 / Math.max(1, x.checksPerS)).filter((x) => !Number.isNaN(x));
+    const ka = kaPer(r.kind, r.n);
+    const ratio = r.impl === KEEPALIVED || Number.isNaN(ka) ? '' : `${(median(per) / ka).toFixed(2)}`;
+    return `| ${r.impl} | ${kindName(r.kind)} | ${r.n} | ${median(g.map((x) => x.checksPerS)).toFixed(0)} | ${median(g.map((x) => x.cpu)).toFixed(1)} | `
+      + `${median(userPer).toFixed(1)} | ${median(sysPer).toFixed(1)} | **${median(per).toFixed(1)}**${spread(per)} | ${median(full).toFixed(1)}${spread(full)} | `
+      + `${back.length ? median(back).toFixed(1) : '?'} | ${ratio} | ${g.length} run(s); ${g[g.length - 1].note} |`;
+  });
+  return [head, ...lines].join('\n');
+}
+
+function rowLine(r: Row): string {
+  return `${r.impl} ${kindName(r.kind)} ${r.n}: ${r.checksPerS.toFixed(0)} checks/s, ${r.cpu.toFixed(1)} % CPU (user ${r.user.toFixed(1)}, sys ${r.sys.toFixed(1)}), `
+    + `${perCheck(r).toFixed(1)} µs per check, backend ${(r.backend / 100 * 1e6 / Math.max(1, r.checksPerS)).toFixed(1)} µs per check; ${r.note}`;
 }
 
 async function main(): Promise<void> {
@@ -217,57 +319,63 @@ async function main(): Promise<void> {
     refusal = await keepalivedRefusal(conf0);
     shim = buildShim();
   }
+  const floor = withFloor ? buildFloor() : null;
   const rows: Row[] = [];
+  const push = (r: Row) => { rows.push(r); console.log(rowLine(r)); };
   const loadBefore = loadavg()[0];
+  const biggest = Math.max(...sizes);
   for (const kind of kinds) {
     for (const n of sizes) {
-      const plan: Plan = { n, kind, ports: PORTS };
-      const ours = await runKeepvs(plan);
-      rows.push(ours);
-      console.log(table([ours]).split('\n')[2]);
-      if (keepalived && shim) {
-        const theirs = await runKeepalived(plan, shim);
-        rows.push(theirs);
-        console.log(table([theirs]).split('\n')[2]);
+      for (let rep = 0; rep < reps; rep++) {
+        push(await runKeepvs({ n, kind, ports: PORTS }));
+        if (keepalived && shim) push(await runKeepalived({ n, kind, ports: PORTS }, shim));
+        if (n === biggest && withGraceful) push(await runKeepvs({ n, kind, ports: PORTS, close: 'graceful' }));
+        if (n === biggest && floor) {
+          push(await runFloor(floor, kind, n, 'reset'));
+          push(await runFloor(floor, kind, n, 'graceful'));
+        }
       }
     }
   }
   const loadAfter = loadavg()[0];
   const summary = kinds.map((kind) => {
-    const n = Math.max(...sizes);
-    const ours = rows.find((r) => r.impl === 'keepvs' && r.kind === kind && r.n === n);
-    const theirs = rows.find((r) => r.impl !== 'keepvs' && r.kind === kind && r.n === n);
-    if (!ours) return '';
-    const per = (r: Row) => r.cpu / 100 * 1e6 / Math.max(1, r.checksPerS);
-    const scaled = per(ours) * n / 1e6 * 100;
-    return `- ${kind === 'tcp' ? 'TCP_CHECK' : 'HTTP_GET'}, ${n} real servers: keepvs ${ours.cpu.toFixed(1)} % of a core at ${ours.checksPerS.toFixed(0)} checks/s`
-      + ` (${per(ours).toFixed(1)} µs per check, so ${scaled.toFixed(0)} % at the full ${n}/s)`
-      + (theirs ? `; keepalived ${theirs.cpu.toFixed(1)} % at ${theirs.checksPerS.toFixed(0)} checks/s (${per(theirs).toFixed(1)} µs per check): keepvs costs ${(per(ours) / per(theirs)).toFixed(2)}× keepalived per check.` : '.')
-      + ` Goal "under 25 % of one core": ${scaled < 25 ? 'met' : 'not met'}.`;
+    const n = biggest;
+    const of = (impl: string) => rows.filter((r) => r.impl === impl && r.kind === kind && r.n === n);
+    const ours = of('keepvs');
+    if (ours.length === 0) return '';
+    const per = median(ours.map(perCheck));
+    const theirs = of(KEEPALIVED);
+    const kaPer = theirs.length ? median(theirs.map(perCheck)) : NaN;
+    const floorRst = of('C floor: reused socket, RST');
+    const floorFin = of('C floor: fresh socket, FIN');
+    const pct = (x: number) => (x * n / 1e4).toFixed(0);
+    return `- ${kindName(kind)}, ${n} real servers at delay_loop 1 s: keepvs ${per.toFixed(1)} µs per check${spread(ours.map(perCheck))}, `
+      + `so ${pct(per)} % of a core at the full ${n} checks/s`
+      + (theirs.length ? `; keepalived ${kaPer.toFixed(1)} µs${spread(theirs.map(perCheck))} (${pct(kaPer)} %): keepvs costs ${(per / kaPer).toFixed(2)}× keepalived` : '')
+      + (floorRst.length ? `; a bare C loop needs ${median(floorRst.map(perCheck)).toFixed(1)} µs with keepvs's reused sockets and RST, ${median(floorFin.map(perCheck)).toFixed(1)} µs with keepalived's fresh socket and FIN` : '')
+      + `. Goal "under 25 % of one core": ${per * n / 1e4 < 25 ? 'met' : 'not met'}.`;
   }).filter(Boolean).join('\n');
   const md = `# bench/check — health checker CPU
 
-Run: \`npm run bench:check\` (\`node bench/check/run.ts\`), ${new Date().toISOString().slice(0, 10)}, ${process.version}, ${which('nproc') ? execFileSync('nproc', { encoding: 'utf8' }).trim() : '?'} cores.
-Backend: ${backend}, ports ${PORTS.join(', ')} on every 127.x address; real servers on 127.10.x.y (one address each),
-1 000 per virtual server, \`delay_loop 1\`, \`connect_timeout 5\`, default warmup (= delay_loop). Measurement window ${windowS} s
-after a warm-up; CPU = utime+stime of the checker process alone (the backend's CPU is not counted), in % of one core.
-"checks/s" is the backend's accepted-connection rate during the window: what each checker really did.
+Run: \`npm run bench:check -- --reps ${reps}\` (\`node bench/check/run.ts\`), ${new Date().toISOString().slice(0, 16)}Z, ${process.version}, ${which('nproc') ? execFileSync('nproc', { encoding: 'utf8' }).trim() : '?'} cores.
+Backend: ${backend}, ports ${PORTS.join(', ')} on every 127.x address, the same for every checker; real servers on 127.10.x.y
+(one address each), 1 000 per virtual server, \`delay_loop 1\`, \`connect_timeout 5\`, default warmup (= delay_loop).
+Measurement window ${windowS} s after a warm-up; CPU = utime+stime of the checker process alone from /proc/PID/stat;
+"checks/s seen" is the backend's accepted-connection rate in the window (what each checker really did). Figures are
+medians over ${reps} run(s), (min–max) when there are several. "% of a core at N checks/s" = µs per check × N: what the
+checker needs at the full rate of N real servers at delay_loop 1 s even when this shared VM let it run fewer.
+"backend µs/check" is the nginx worker's CPU per check over the same window: how much each way of closing costs
+the real server.
 
 ${table(rows)}
 
 ${summary}
 
-Machine load average (1 min) ${loadBefore.toFixed(1)} before and ${loadAfter.toFixed(1)} after the run: other work shared the 2 vCPUs,
-which is why some rows fall short of N checks per second (each checker waits delay_loop after a check completes, so a
-starved process checks less often). CPU µs per check is the figure to compare.
+Machine load average (1 min) ${loadBefore.toFixed(1)} before and ${loadAfter.toFixed(1)} after the run: other work shared the 2 vCPUs.
 
 keepalived: ${keepalived ? kaVersion : 'not installed (apt-get install keepalived)'}.
 ${keepalived ? `Without help it does not check at all on this kernel (no IPVS): ${refusal}.` : ''}
 ${keepalived && shim ? 'Its rows were measured with bench/check/ipvs-shim.c preloaded: the IPVS socket options it sends succeed and do nothing; its checker threads, sockets and timers are untouched.' : keepalived ? 'gcc was not available to build the IPVS shim, so keepalived could not be measured.' : ''}
-
-Reading the numbers: on loopback most of a check's cost is the kernel's TCP handshake and teardown for both sides, charged to
-the connecting process (sys %). keepvs closes TCP_CHECK connections with an RST (no FIN exchange, no TIME_WAIT on the director);
-keepalived closes normally. Spread between runs on this 2-vCPU VM is large (see shared/reference/perf-anchors.md).
 `;
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench/results/check.md'), md);

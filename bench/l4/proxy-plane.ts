@@ -3,7 +3,7 @@
 // the real Director (rr, NAT dests, weight 1) behind the plane. Runs in the foreground; SIGTERM or
 // SIGINT stops it gracefully (1 s).
 //   LB_LISTEN_PORT=18080 LB_BACKENDS=127.0.0.1:18081,127.0.0.1:18082 node bench/l4/proxy-plane.ts
-// Knobs: LB_SCHED (rr), LB_BUFSIZE (plane bufferSize), LB_ENGINE (handles|sockets), LB_STATS=1 (print
+// Knobs: LB_SCHED (rr), LB_BUFSIZE (plane bufferSize), LB_INITIAL_BUFSIZE (initialBufferSize), LB_ENGINE (handles|sockets), LB_STATS=1 (print
 // plane/table stats on exit).
 import { Director } from '../../src/core/director.ts';
 import { addr } from '../../src/core/addr.ts';
@@ -26,6 +26,7 @@ for (const b of backends) {
 }
 const plane = new ProxyPlane({
   ...(process.env.LB_BUFSIZE ? { bufferSize: Number(process.env.LB_BUFSIZE) } : {}),
+  ...(process.env.LB_INITIAL_BUFSIZE ? { initialBufferSize: Number(process.env.LB_INITIAL_BUFSIZE) } : {}),
   ...(process.env.LB_ENGINE ? { tcpEngine: process.env.LB_ENGINE as 'handles' | 'sockets' } : {}),
 });
 await plane.sync(director);

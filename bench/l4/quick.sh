@@ -6,6 +6,7 @@
 #   WORKLOADS="close" DURATION=5 ROWS="keepvs" bench/l4/quick.sh
 #   NODE_ARGS=--cpu-prof ROWS=keepvs WORKLOADS=close bench/l4/quick.sh   # profile lands in $WORKDIR
 #   ROWS="haproxy keepvs keepvs-sockets" PROXY_CPU=0 LOADGEN_CPU=1 bench/l4/quick.sh   # split layout, both engines
+#   PORT=42080 bench/l4/quick.sh      # VIP port (default 18280); the backends use PORT+1 and PORT+2
 # Needs wrk, nginx (backends) and haproxy. Only 127.0.0.1 is used; every process it starts is
 # stopped by PID on exit.
 set -uo pipefail
@@ -19,7 +20,7 @@ WORKLOADS=${WORKLOADS:-"close ka bulk"}
 PROXY_CPU=${PROXY_CPU:-1}
 LOADGEN_CPU=${LOADGEN_CPU:-1}
 NODE_ARGS=${NODE_ARGS:-}
-PORT=18280; BE1=18281; BE2=18282
+PORT=${PORT:-18280}; BE1=$((PORT + 1)); BE2=$((PORT + 2))
 mkdir -p "$WORKDIR/www" "$WORKDIR/run"
 head -c 64 /dev/zero | tr '\0' 'x' > "$WORKDIR/www/small"
 [[ -f $WORKDIR/www/big ]] || head -c 1048576 /dev/urandom > "$WORKDIR/www/big"

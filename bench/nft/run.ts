@@ -176,7 +176,7 @@ async function main(): Promise<void> {
     process.stderr.write(`bench/nft: skipped: ${why}\n`);
     process.exit(0);
   }
-  const lab = await labUp({ prefix: `kvb${process.pid}`, rsCount: 2, node: NODE });
+  const lab = await labUp({ prefix: `kpeb${process.pid % 100000}`, rsCount: 2, node: NODE });
   const cases: Case[] = [];
   let queue: QueueRate | null = null;
   let haproxyPid: number | null = null;
@@ -201,18 +201,28 @@ async function main(): Promise<void> {
       cases.push({ row, routed, haproxy });
     };
 
-    // nft plane, in-kernel rr: NAT, FULLNAT, DR.
-    for (const [mode, fwd, gw] of [['NAT', '-m', 'dip'], ['FULLNAT', '--fullnat', 'router'], ['DR', '-g', 'router']] as const) {
+    // nft plane, in-kernel rr: NAT, FULLNAT, DR, and TUN over VXLAN (keepvs's --nft-tunnel=vxlan;
+    // the real servers get a VXLAN device as docs/dataplane-nft.md describes).
+    for (const [mode, fwd, gw] of [['NAT', '-m', 'dip'], ['FULLNAT', '--fullnat', 'router'], ['DR', '-g', 'router'], ['TUN over VXLAN', '-i', 'router']] as const) {
+      const tun = mode === 'TUN over VXLAN';
       await lab.rsGateway(gw);
-      if (mode === 'DR') await lab.drVip(true);
-      const k = await startNftDaemon(lab);
+      if (mode === 'DR' || tun) await lab.drVip(true);
+      if (tun) {
+        for (const [i, r] of lab.ns.rs.entries()) {
+          await inNs(r, ['ip', 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '107', 'dstport', '4789', 'local', LAB.rs[i], 'dev', 'eth0']);
+          await inNs(r, ['ip', 'link', 'set', 'vx0', 'address', '02:6b:76:73:76:78', 'up']);
+          await inNs(r, ['sysctl', '-qw', 'net.ipv4.conf.vx0.rp_filter=0']);
+        }
+      }
+      const k = await startNftDaemon(lab, {}, tun ? ['--nft-tunnel=vxlan'] : []);
       try {
         await services(k, fwd);
         const pid = await daemonPid(lab, k.socket);
         await measureCase(`nft ${mode}, rr in the kernel`, () => pid);
       } finally {
         await k.stop();
-        if (mode === 'DR') await lab.drVip(false);
+        if (tun) for (const r of lab.ns.rs) await inNs(r, ['ip', 'link', 'del', 'vx0']);
+        if (mode === 'DR' || tun) await lab.drVip(false);
         await lab.rsGateway('dip');
       }
     }

@@ -105,7 +105,7 @@ function serviceRef(v: unknown, field: string): ServiceKey {
 
 // ---------------------------------------------------------------- ServiceOptionsBody
 
-const OPTION_KEYS = ['scheduler', 'persistent', 'netmask', 'pe', 'ops', 'schedFlags', 'proxyProtocol'] as const;
+const OPTION_KEYS = ['scheduler', 'persistent', 'netmask', 'pe', 'ops', 'schedFlags', 'proxyProtocol', 'exactPath'] as const;
 
 function serviceOptions(v: unknown, field: string, key: ServiceKey): ServiceOptions {
   const o = v === undefined ? {} : object(v, field);
@@ -135,7 +135,13 @@ function serviceOptions(v: unknown, field: string, key: ServiceKey): ServiceOpti
   flags |= parsed(join(field, 'schedFlags'), parseSchedFlags(sf as string[], scheduler));
   // A service's "none" is the same as no default at all.
   const pp = proxyProtocol(o, field);
-  return { scheduler: scheduler as ServiceOptions['scheduler'], flags, timeout, netmask, pe, proxyProtocol: pp === 'none' ? null : pp };
+  // keepvs: force the exact (core-decided) path on a kernel data plane; present only when set, so
+  // a service without it compares equal to one from before the field existed.
+  const exact = bool(o, field, 'exactPath', false);
+  return {
+    scheduler: scheduler as ServiceOptions['scheduler'], flags, timeout, netmask, pe, proxyProtocol: pp === 'none' ? null : pp,
+    ...(exact ? { exactPath: true } : {}),
+  };
 }
 
 // ---------------------------------------------------------------- DestBody

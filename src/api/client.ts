@@ -19,6 +19,8 @@ export interface ServiceOptionsBody {
   readonly schedFlags: readonly string[];
   /** keepvs: the PROXY protocol default of the service's dests; "none" and null (or absent) = none. */
   readonly proxyProtocol?: 'v1' | 'v2' | 'none' | null;
+  /** keepvs: the exact (core-decided) path on a kernel data plane (nft); absent = false. */
+  readonly exactPath?: boolean;
 }
 
 /** docs/api.md: DestBody */

@@ -4,7 +4,7 @@
 import type { CheckTarget } from './spec.ts';
 import { type CheckResult, checkResult } from './result.ts';
 
-const SETUP_ERRORS = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES', 'EPERM', 'EMFILE', 'ENFILE', 'EINVAL', 'EAFNOSUPPORT']);
+const SETUP_ERRORS = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES', 'EPERM', 'EMFILE', 'ENFILE', 'EINVAL', 'EAFNOSUPPORT', 'ENODEV']);
 
 export function connectFailure(e: NodeJS.ErrnoException, started: number): CheckResult {
   const code = e.code ?? 'EIO';

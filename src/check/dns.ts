@@ -9,7 +9,8 @@ import type { CheckTarget, DnsCheckSpec } from './spec.ts';
 import { DNS_TYPES, KEEPALIVED_DEFAULTS } from './spec.ts';
 import { type CheckResult, checkResult } from './result.ts';
 import type { CheckSignal } from './cancel.ts';
-import { unsupportedOption } from './connect.ts';
+import { boundTarget, needsBoundSocket } from './bound.ts';
+import { boundUdpExchange } from '../sys/bound-socket.ts';
 
 /** dns_make_query: header, QNAME built label by label as keepalived splits on dots, QTYPE, QCLASS IN. */
 export function buildQuery(id: number, name: string, type: number): Buffer {
@@ -45,10 +46,9 @@ export function judgeReply(id: number, msg: Buffer): ReplyVerdict {
 
 export function check(spec: DnsCheckSpec, target: CheckTarget, signal?: CheckSignal): Promise<CheckResult> {
   const started = performance.now();
-  const unsupported = unsupportedOption(target, started);
-  if (unsupported) return Promise.resolve(unsupported);
   const id = randomInt(0, 0x10000);
   const query = buildQuery(id, spec.name ?? KEEPALIVED_DEFAULTS.dns_name, DNS_TYPES[spec.dns_type ?? 'SOA']);
+  if (needsBoundSocket(target)) return viaBoundSocket(id, query, target, signal, started);
   return new Promise((resolve) => {
     let done = false;
     const sock = dgram.createSocket(target.family === 6 ? 'udp6' : 'udp4');
@@ -77,4 +77,20 @@ export function check(spec: DnsCheckSpec, target: CheckTarget, signal?: CheckSig
     if (target.bindto || target.bindPort) sock.bind({ address: target.bindto, port: target.bindPort ?? 0 }, go);
     else go();
   });
+}
+
+/** fwmark / bind_if: the same query from a socket with those options (src/sys/bound-socket.ts). */
+async function viaBoundSocket(id: number, query: Buffer, target: CheckTarget, signal: CheckSignal | undefined, started: number): Promise<CheckResult> {
+  const accept = (d: Uint8Array): boolean => judgeReply(id, Buffer.from(d.buffer, d.byteOffset, d.length)) !== 'ignore';
+  const a = await boundUdpExchange(boundTarget(target), query, target.connectTimeoutMs, signal, accept);
+  switch (a.verdict) {
+    case 'reply': {
+      const v = judgeReply(id, Buffer.from(a.data.buffer, a.data.byteOffset, a.data.length));
+      return v === 'ok' ? checkResult(true, 'L7OK', 'rcode 0', started) : checkResult(false, 'L7STS', `rcode ${v === 'ignore' ? '?' : v.rcode}`, started);
+    }
+    case 'timeout': return checkResult(false, 'L7TOUT', 'read timeout from socket', started);
+    case 'aborted': return checkResult(false, 'ABORTED', 'aborted', started);
+    case 'refused': return checkResult(false, 'L4CON', `socket: ${a.error.code}`, started);
+    case 'setup': return checkResult(false, 'SOCKERR', `socket setup: ${a.error.message}`, started);
+  }
 }

@@ -12,7 +12,7 @@ import {
   type RealServerSpec, type RegexOption, type ScriptUser, type TimingKeys, type VirtualServerSpec, type VsIdentity,
 } from './spec.ts';
 
-/** A checker the runtime cannot run (BFD_CHECK: keepvs has no BFD), named by its place. */
+/** A checker the runtime cannot run (FILE_CHECK without its track_file, BFD_CHECK on a vrrp-only bfd_instance), named by its place. */
 export interface SkippedChecker {
   readonly type: string;
   readonly file: string;
@@ -123,9 +123,16 @@ function checkerSpecs(cfg: KeepalivedConfig, rs: RealServer, c: Checker, skipped
         track_file: { name: tf.name, file: tf.file, weight: tf.weight, reverse: tf.weightReverse },
       }];
     }
-    case 'BFD_CHECK':
-      skipped.push({ type: c.type, file: c.at.file, line: c.at.line, reason: 'keepvs has no BFD; the checker is not run' });
-      return [];
+    case 'BFD_CHECK': {
+      // bfd_parser.c: a bfd_instance naming only `vrrp` sends no events to the checker process, which
+      // then does not know the instance (check_bfd.c: "BFD_CHECK - BFD NAME not configured").
+      const b = cfg.bfdInstances.find((i) => i.name === c.name);
+      if (!b || (b.settings.has('vrrp') && !b.settings.has('checker'))) {
+        skipped.push({ type: c.type, file: c.at.file, line: c.at.line, reason: `BFD ${c.name} not configured for the checker process` });
+        return [];
+      }
+      return [{ type: 'BFD_CHECK', name: c.name, alpha: c.alpha }];
+    }
   }
 }
 
@@ -157,6 +164,7 @@ export function virtualServerSpec(cfg: KeepalivedConfig, v: VirtualServer, skipp
   return {
     id: vsIdentity(v),
     omega: v.omega,
+    ...(v.haSuspend ? { ha_suspend: true } : {}),
     quorum: v.quorum,
     hysteresis: v.hysteresis,
     ...(v.quorumUp ? { quorum_up: notifyScript(v.quorumUp) } : {}),

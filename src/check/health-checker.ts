@@ -17,11 +17,12 @@ import {
 } from './state.ts';
 import {
   type DirectorEvent, type RsReload, type VsState, applyCheckerReport, applyWeightShare, initVs, reloadVs, rsText, shutdownVs,
+  type LvsFlushOnStop, dropOnReload,
 } from './quorum.ts';
 import { type RsState, initialRs, realWeight } from './real-server.ts';
 import { type CarriedVs, type HealthCarry, compareKey, migrateRs } from './carry.ts';
 import { fifoBytes, fifoLine, scriptFor, STOPPING_SCRIPT_TIMEOUT_MS } from './notify.ts';
-import { Scheduler, systemClock, type SchedulerClock, DEFAULT_CONCURRENCY } from './scheduler.ts';
+import { Scheduler, coalescedClock, type SchedulerClock, CHECK_TIMER_SLACK_MS, DEFAULT_CONCURRENCY } from './scheduler.ts';
 import * as tcp from './tcp.ts';
 import * as http from './http.ts';
 import * as misc from './misc.ts';
@@ -30,12 +31,13 @@ import * as smtp from './smtp.ts';
 import * as udp from './udp.ts';
 import * as ping from './ping.ts';
 import { readTrackFile, trackStatus, watchTrackFile, type TrackFileWatcher } from './file.ts';
+import { type BfdStatusSource, stepBfdCheck } from './bfd/check.ts';
 import {
   type ScriptIdentity, type ScriptRunner, type ScriptCheck, type UserLookup,
   createScriptRunner, checkScriptSecurity, defaultScriptUser, lookupScriptUser,
 } from '../sys/exec.ts';
 import { type Pinger, createPinger } from '../sys/ping-socket.ts';
-import { type TcpConnector, createTcpConnector } from '../sys/tcp-connect.ts';
+import { type ProbeClose, type TcpConnector, createTcpConnector } from '../sys/tcp-connect.ts';
 
 /** How one attempt is made; tests and benchmarks replace these. */
 export interface Probes {
@@ -68,6 +70,11 @@ export interface HealthCheckerOptions {
   readonly pinger?: Pinger;
   /** TCP_CHECK connects and plain HTTP_GET exchanges: default a koffi/epoll connector; null forces Node's net. */
   readonly tcpConnector?: TcpConnector | null;
+  /**
+   * How the default connector ends TCP_CHECK and HTTP_GET connections: 'reset' (default, an RST,
+   * no TIME_WAIT, sockets reused) or 'graceful' (keepalived's close: a FIN). See src/sys/tcp-connect.ts.
+   */
+  readonly probeClose?: ProbeClose;
   readonly files?: TrackFiles;
   /** global_defs enable_script_security. */
   readonly scriptSecurity?: boolean;
@@ -83,6 +90,15 @@ export interface HealthCheckerOptions {
    * servers and checkers take it over (carry.ts) instead of starting afresh.
    */
   readonly carry?: HealthCarry;
+  /** BFD_CHECK: the BFD process's sessions (src/check/bfd/process.ts); without it a BFD_CHECK stays down. */
+  readonly bfd?: BfdStatusSource;
+  /** global_defs lvs_flush_on_stop: which notifies a stop (and a reload's dropped virtual server) runs. */
+  readonly lvsFlushOnStop?: LvsFlushOnStop;
+  /**
+   * ha_suspend: whether an address is configured on this host now (the daemon: sys/local-address.ts).
+   * Without it every virtual server counts as present.
+   */
+  readonly isLocalAddress?: (address: string) => boolean;
 }
 
 /** A checker changed state (for logs and metrics; the director events follow separately). */
@@ -93,6 +109,12 @@ export interface CheckerEvent {
   readonly checker: string;
   readonly up: boolean;
   readonly result: CheckResult | null;
+  /** For smtp_alert's mail (smtp-alert.ts): the checker's type, its real server, alive before and after. */
+  readonly checkerType?: CheckerSpec['type'];
+  readonly address?: string;
+  readonly port?: number;
+  readonly rsWasAlive?: boolean;
+  readonly rsAlive?: boolean;
 }
 
 export type HealthEvent = DirectorEvent | CheckerEvent;
@@ -191,12 +213,16 @@ export class HealthChecker {
   #scriptIds = new Map<NotifyScriptSpec, ScriptIdentity | null>();
   #started = false;
   #stopped = false;
+  /** ha_suspend: virtual servers (by index) whose checkers are suspended while their address is away. */
+  readonly #suspended = new Set<number>();
   /** One signal for every check in flight: stop() aborts them all (see cancel.ts). */
   readonly #abort = new CheckCancel();
+  #bfdUnsubscribe: (() => void) | null = null;
 
   constructor(opts: HealthCheckerOptions) {
     this.#opts = opts;
-    this.#clock = opts.clock ?? systemClock;
+    // The real clock coalesces the checkers' timers (scheduler.ts: coalescedClock); an injected one is exact.
+    this.#clock = opts.clock ?? coalescedClock(CHECK_TIMER_SLACK_MS);
     this.#random = opts.random ?? Math.random;
     this.#probes = { ...defaultProbes, ...opts.probes };
     this.#scheduler = new Scheduler(this.#clock, opts.concurrency ?? DEFAULT_CONCURRENCY);
@@ -248,8 +274,10 @@ export class HealthChecker {
       this.#vs[vi] = init.vs;
       this.#publish(vi, init.events);
     });
+    this.#startBfd();
+    this.#haSuspend(true);
     for (const run of this.#runs) {
-      if (run.checker.spec.type === 'FILE_CHECK') continue;
+      if (run.checker.spec.type === 'FILE_CHECK' || run.checker.spec.type === 'BFD_CHECK') continue;
       const at = run.carriedAt ?? firstCheckAt(run.checker.timing, now, this.#random());
       this.#schedule(run, Math.max(at, now));
     }
@@ -309,9 +337,82 @@ export class HealthChecker {
     this.#stopped = true;
     this.#scheduler.stop();
     this.#abort.abort();
+    this.#bfdUnsubscribe?.();
     for (const run of this.#runs) run.watcher?.close();
     this.#pinger?.close();
     this.#connector?.close();
+  }
+
+  /**
+   * ha_suspend (check_api.c: update_checker_activity, register_checkers_thread): a virtual server
+   * with ha_suspend checks its real servers only while its address is on this host — a VRRP
+   * backup does not probe. A suspended checker keeps its state and only comes round again every
+   * delay_loop. Call when addresses may have changed (the daemon polls).
+   */
+  addressesChanged(): void {
+    if (this.#started && !this.#stopped) this.#haSuspend(false);
+  }
+
+  #haSuspend(initial: boolean): void {
+    const local = this.#opts.isLocalAddress;
+    if (!local) return;
+    this.#resolved.forEach((rvs, vi) => {
+      if (!rvs.haSuspend || rvs.id.kind !== 'addr') return;
+      const enable = local(rvs.id.address);
+      if (enable === !this.#suspended.has(vi) && !initial) return;
+      if (enable) this.#suspended.delete(vi);
+      else this.#suspended.add(vi);
+      if (initial && enable) return;
+      const vsName = formatVsIdentity(rvs.id);
+      for (const run of this.#runs) {
+        if (run.vs !== vi) continue;
+        const rs = rvs.realServers[run.rs];
+        const what = initial ? 'Deactivating' : enable ? 'Activating' : 'Suspending';
+        this.#log(`${what} healthchecker for service ${rsText(rs.address, rvs.id.protocol, rs.port)} for VS ${vsName}`);
+      }
+    });
+  }
+
+  /**
+   * Every virtual server's name with its real servers' "address|port": what a reload keeps
+   * (keepalived's vs_exist / rs_exist match on the same identities).
+   */
+  members(): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    for (const rvs of this.#resolved) {
+      const name = formatVsIdentity(rvs.id);
+      const set = out.get(name) ?? new Set<string>();
+      for (const rs of rvs.realServers) set.add(`${rs.address}|${rs.port}`);
+      out.set(name, set);
+    }
+    return out;
+  }
+
+  /**
+   * A reload, on the checker being replaced (after its carry() was taken): what the new file no
+   * longer has leaves with keepalived's notifies — notify_down and the FIFO line for a dropped
+   * server that was alive, quorum_down when the live weight left falls short (quorum.ts:
+   * dropOnReload). `keep` is the new checker's members().
+   */
+  dropForReload(keep: ReadonlyMap<string, ReadonlySet<string>>, flushOnStop: LvsFlushOnStop = 'no'): void {
+    if (!this.#started || this.#stopped) return;
+    const done = new Set<string>();
+    this.#vs.forEach((vs, vi) => {
+      if (done.has(vs.name)) return;
+      done.add(vs.name);
+      const kept = keep.get(vs.name);
+      if (!kept) this.#log(`Removing Virtual Server ${vs.name}`);
+      const drop = vs.rs.map((r) => !kept || !kept.has(`${r.address}|${r.port}`));
+      if (kept) for (const [i, r] of vs.rs.entries()) if (drop[i]) this.#log(`service ${rsText(r.address, vs.protocol, r.port)} no longer exist`);
+      if (kept && !drop.includes(true)) return;
+      // clear_service_rs's line, for each dropped server that is in the table.
+      for (const [i, r] of vs.rs.entries()) {
+        if (drop[i] && r.set && (kept || flushOnStop === 'no')) this.#log(`Removing ${r.inhibit && !r.alive ? '(inhibited) ' : ''}service ${rsText(r.address, vs.protocol, r.port)} from VS ${vs.name}`);
+      }
+      const st = dropOnReload(vs, drop, !kept, flushOnStop);
+      this.#vs[vi] = st.vs;
+      this.#publish(vi, st.events);
+    });
   }
 
   /** Stop checking; with omega, run the down notifies as keepalived does on shutdown. */
@@ -320,9 +421,10 @@ export class HealthChecker {
     this.#stopped = true;
     this.#scheduler.stop();
     this.#abort.abort();
+    this.#bfdUnsubscribe?.();
     for (const run of this.#runs) run.watcher?.close();
     this.#vs.forEach((vs, vi) => {
-      const s = shutdownVs(vs);
+      const s = shutdownVs(vs, this.#opts.lvsFlushOnStop);
       this.#vs[vi] = s.vs;
       this.#publish(vi, s.events);
     });
@@ -379,7 +481,7 @@ export class HealthChecker {
   }
 
   #connectorOnce(): TcpConnector | null {
-    if (this.#connector === undefined) this.#connector = this.#opts.tcpConnector !== undefined ? this.#opts.tcpConnector : createTcpConnector();
+    if (this.#connector === undefined) this.#connector = this.#opts.tcpConnector !== undefined ? this.#opts.tcpConnector : createTcpConnector({ close: this.#opts.probeClose });
     return this.#connector;
   }
 
@@ -458,6 +560,28 @@ export class HealthChecker {
     this.#apply(run, r.report, r.weight, null, before);
   }
 
+  /**
+   * BFD_CHECK: keepalived's BFD process reports every instance's state when it starts, then each
+   * notified change (check_bfd.c: bfd_check_handle_event); a session that does not exist is down.
+   */
+  #startBfd(): void {
+    const runs = this.#runs.filter((r) => r.checker.spec.type === 'BFD_CHECK');
+    if (runs.length === 0) return;
+    const source = this.#opts.bfd;
+    const feed = (name: string, up: boolean) => {
+      if (this.#stopped) return;
+      for (const run of runs) {
+        if ((run.checker.spec as { name: string }).name !== name) continue;
+        const before = run.state.curWeight;
+        const r = stepBfdCheck(run.state, up);
+        run.state = r.state;
+        if (r.report) this.#apply(run, r.report, null, checkResult(up, up ? 'L4OK' : 'L4TOUT', `BFD ${name} is ${up ? 'Up' : 'Down'}`, performance.now()), before);
+      }
+    };
+    if (source) this.#bfdUnsubscribe = source.subscribe(feed);
+    for (const name of new Set(runs.map((r) => (r.checker.spec as { name: string }).name))) feed(name, source?.isUp(name) ?? false);
+  }
+
   /** Test hook: re-read every FILE_CHECK now (as an inotify event would). */
   pollFiles(): void {
     const files = this.#opts.files ?? { read: readTrackFile, watch: watchTrackFile };
@@ -477,6 +601,7 @@ export class HealthChecker {
 
   async #attempt(run: CheckerRun): Promise<void> {
     if (this.#stopped) return;
+    if (this.#suspended.has(run.vs)) return this.#schedule(run, this.#clock.now() + run.cfg.timing.delayLoopMs);
     const startedAt = this.#clock.now();
     let result: CheckResult;
     try {
@@ -519,6 +644,7 @@ export class HealthChecker {
       case 'UDP_CHECK': return p.udp(spec, c.target!, signal);
       case 'PING_CHECK': return p.ping(spec, c.target!, signal, this.#pingerOnce());
       case 'FILE_CHECK': return Promise.resolve(checkResult(true, 'L7OK', 'file', performance.now()));
+      case 'BFD_CHECK': return Promise.resolve(checkResult(true, 'L7OK', 'bfd', performance.now()));
     }
   }
 
@@ -535,13 +661,17 @@ export class HealthChecker {
     };
     if (weight && weight.order === 'before') share(weight, fromCur);
     if (report) {
+      const rsWasAlive = this.#vs[vi].rs[ri].alive;
       const st = applyCheckerReport(this.#vs[vi], ri, report, run.checker.timing.alpha);
       this.#vs[vi] = st.vs;
       events.push(...st.events);
       if (report.wasUp !== report.alive) {
         const vsName = this.#vs[vi].name;
         const rs = this.#vs[vi].rs[ri];
-        this.#emit({ type: 'checker', vs: vsName, rs: rsText(rs.address, this.#resolved[vi].id.protocol, rs.port), checker: run.checker.name, up: report.alive, result });
+        this.#emit({
+          type: 'checker', vs: vsName, rs: rsText(rs.address, this.#resolved[vi].id.protocol, rs.port), checker: run.checker.name, up: report.alive, result,
+          checkerType: run.checker.spec.type, address: rs.address, port: rs.port, rsWasAlive, rsAlive: rs.alive,
+        });
         this.#log(`${run.checker.spec.type} on ${rsText(rs.address, this.#resolved[vi].id.protocol, rs.port)} of ${vsName} ${report.alive ? 'succeeded' : 'failed'}${result ? `: ${result.code} ${result.message}` : ''}`);
       }
     }

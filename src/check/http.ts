@@ -20,8 +20,10 @@ import type { CheckTarget, HttpGetSpec, UrlSpec } from './spec.ts';
 import { KEEPALIVED_DEFAULTS, regexFlags } from './spec.ts';
 import { type CheckResult, checkResult } from './result.ts';
 import type { CheckSignal } from './cancel.ts';
-import { connectFailure, unsupportedOption } from './connect.ts';
-import type { TcpConnector } from '../sys/tcp-connect.ts';
+import { connectFailure } from './connect.ts';
+import { boundTarget, needsBoundSocket } from './bound.ts';
+import { boundTcpConnect } from '../sys/bound-socket.ts';
+import type { ExchangeRequest, TcpConnector } from '../sys/tcp-connect.ts';
 
 export interface HttpContext {
   readonly urlIndex: number;
@@ -69,7 +71,8 @@ export function contentLength(head: string): number | null {
 
 export function statusAccepted(url: UrlSpec, status: number): boolean {
   const ranges = url.status_code && url.status_code.length > 0 ? url.status_code : KEEPALIVED_DEFAULTS.status_code;
-  return ranges.some(([lo, hi]) => status >= lo && status <= hi);
+  for (const r of ranges) if (status >= r[0] && status <= r[1]) return true;
+  return false;
 }
 
 /** regex with regex_min_offset / regex_max_offset (a match must start within [min, max]). */
@@ -83,8 +86,8 @@ export function regexMatches(url: UrlSpec, body: string): boolean {
 }
 
 class ResponseReader {
-  #head: Buffer[] = [];
-  #headLen = 0;
+  /** Bytes of a head not complete yet. */
+  #head: Buffer | null = null;
   headText: string | null = null;
   #md5: Hash | null;
   #limit: number | null = null;
@@ -100,17 +103,17 @@ class ResponseReader {
 
   push(chunk: Buffer): void {
     if (this.headText !== null) { this.#body(chunk); return; }
-    this.#head.push(chunk);
-    this.#headLen += chunk.length;
-    const all = Buffer.concat(this.#head, this.#headLen);
+    // Usually the whole head is in the first chunk: search it in place.
+    const all = this.#head ? Buffer.concat([this.#head, chunk]) : chunk;
     const end = all.indexOf('\r\n\r\n');
     if (end < 0) {
-      this.#head = [all];
+      this.#head = all;
       return;
     }
     this.headText = all.subarray(0, end).toString('latin1');
-    this.#limit = contentLength(this.headText);
-    this.#head = [];
+    // Content-Length only bounds the digest (extract_content_length); without a digest it is not read.
+    if (this.#md5) this.#limit = contentLength(this.headText);
+    this.#head = null;
     this.#body(all.subarray(end + 4));
   }
 
@@ -139,11 +142,22 @@ class ResponseReader {
   }
 }
 
+const statusTexts = new Map<number, string>();
+/** "HTTP status N", one string per status rather than one per check. */
+function statusText(status: number): string {
+  let t = statusTexts.get(status);
+  if (t === undefined) {
+    t = `HTTP status ${status}`;
+    if (statusTexts.size < 1000) statusTexts.set(status, t);
+  }
+  return t;
+}
+
 /** Judge a complete response (after the server closed). */
 export function judge(url: UrlSpec, reader: { headText: string | null; digest(): string | null; body(): string }, started: number): CheckResult {
   if (reader.headText === null) return checkResult(false, 'L7RSP', 'no data received (no complete HTTP header)', started);
   const status = statusCode(reader.headText);
-  if (!statusAccepted(url, status)) return checkResult(false, 'L7STS', `HTTP status ${status}`, started);
+  if (!statusAccepted(url, status)) return checkResult(false, 'L7STS', statusText(status), started);
   if (url.digest) {
     const got = reader.digest();
     if (got !== url.digest.toLowerCase()) return checkResult(false, 'L7DIGEST', `MD5 digest ${got} differs from ${url.digest.toLowerCase()}`, started);
@@ -151,15 +165,21 @@ export function judge(url: UrlSpec, reader: { headText: string | null; digest():
   if (url.regex !== undefined && !regexMatches(url, reader.body())) {
     return checkResult(false, 'L7REGEX', url.regex_no_match ? `body matches regex ${url.regex}` : `body does not match regex ${url.regex}`, started);
   }
-  return checkResult(true, 'L7OK', `HTTP status ${status}`, started);
+  return checkResult(true, 'L7OK', statusText(status), started);
+}
+
+/** The url block with a path at position `index` (modulo their number), without building a list per check. */
+function urlAt(spec: HttpGetSpec, index: number): UrlSpec {
+  let count = 0;
+  for (const u of spec.url) if (u.path) count++;
+  let k = index % Math.max(1, count);
+  for (const u of spec.url) if (u.path && k-- === 0) return u;
+  return spec.url[0];
 }
 
 export function check(spec: HttpGetSpec, target: CheckTarget, signal: CheckSignal | undefined, ctx: HttpContext): Promise<CheckResult> {
   const started = performance.now();
-  const unsupported = spec.type === 'HTTP_GET' && ctx.connector ? null : unsupportedOption(target, started);
-  if (unsupported) return Promise.resolve(unsupported);
-  const urls = spec.url.filter((u) => u.path);
-  const url = urls[ctx.urlIndex % Math.max(1, urls.length)];
+  const url = urlAt(spec, ctx.urlIndex);
   const ssl = spec.type === 'SSL_GET';
   if (!ssl && ctx.connector) return viaConnector(ctx.connector, spec, url, target, signal, ctx, started);
   return new Promise((resolve) => {
@@ -170,9 +190,12 @@ export function check(spec: HttpGetSpec, target: CheckTarget, signal: CheckSigna
     const connectOpts = { host: target.address, port: target.port, family: target.family, localAddress: target.bindto, localPort: target.bindPort };
     // For SSL_GET the TLS socket makes the TCP connection itself ('connect', then 'secureConnect').
     // Without enable_sni no servername is given, and Node sends no SNI for an IP address.
+    // fwmark / bind_if need socket options net cannot set: the TCP socket comes from src/sys
+    // (bound-socket.ts) and TLS runs over it.
+    const bound = needsBoundSocket(target) ? boundTcpConnect(boundTarget(target)) : null;
     const sock: net.Socket = ssl
-      ? tls.connect({ ...connectOpts, rejectUnauthorized: false, ...(sni ? { servername: sni } : {}) })
-      : net.connect(connectOpts);
+      ? tls.connect({ ...(bound ? { socket: bound } : connectOpts), rejectUnauthorized: false, ...(sni ? { servername: sni } : {}) })
+      : bound ?? net.connect(connectOpts);
     const finish = (r: CheckResult) => {
       if (done) return;
       done = true;
@@ -226,29 +249,47 @@ export function check(spec: HttpGetSpec, target: CheckTarget, signal: CheckSigna
 /** Responses are read to the end like keepalived does; past this size the rest is not read. */
 const MAX_RESPONSE = 16 << 20;
 
-async function viaConnector(
+interface CachedRequest {
+  readonly target: CheckTarget;
+  readonly spec: HttpGetSpec;
+  readonly rsVirtualhost: string | undefined;
+  readonly vsVirtualhost: string | undefined;
+  readonly req: ExchangeRequest;
+}
+
+/**
+ * The request bytes per url block, built once: they depend only on the url, the checker's spec, the
+ * target and the real/virtual server's virtualhost, which are compared on every use.
+ */
+const requests = new WeakMap<UrlSpec, CachedRequest>();
+
+function exchangeRequest(spec: HttpGetSpec, url: UrlSpec, target: CheckTarget, ctx: HttpContext): ExchangeRequest {
+  const hit = requests.get(url);
+  if (hit && hit.target === target && hit.spec === spec && hit.rsVirtualhost === ctx.rsVirtualhost && hit.vsVirtualhost === ctx.vsVirtualhost) return hit.req;
+  const req: ExchangeRequest = { request: Buffer.from(requestText(spec, url, target, ctx), 'latin1'), maxBytes: MAX_RESPONSE };
+  requests.set(url, { target, spec, rsVirtualhost: ctx.rsVirtualhost, vsVirtualhost: ctx.vsVirtualhost, req });
+  return req;
+}
+
+function viaConnector(
   connector: TcpConnector, spec: HttpGetSpec, url: UrlSpec, target: CheckTarget, signal: CheckSignal | undefined, ctx: HttpContext, started: number,
 ): Promise<CheckResult> {
-  const request = Buffer.from(requestText(spec, url, target, ctx), 'latin1');
-  const a = await connector.exchange({
-    family: target.family, address: target.address, port: target.port, timeoutMs: target.connectTimeoutMs,
-    bindto: target.bindto, bindPort: target.bindPort, bindIf: target.bindIf, fwmark: target.fwmark,
-    request, maxBytes: MAX_RESPONSE,
-  }, signal);
-  switch (a.verdict) {
-    case 'done': {
-      const reader = new ResponseReader(url);
-      for (const c of a.chunks) reader.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
-      return judge(url, reader, started);
+  return connector.exchange(target, exchangeRequest(spec, url, target, ctx), signal).then((a) => {
+    switch (a.verdict) {
+      case 'done': {
+        const reader = new ResponseReader(url);
+        for (const c of a.chunks) reader.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+        return judge(url, reader, started);
+      }
+      case 'refused': return checkResult(false, 'L4CON', a.detail, started);
+      case 'timeout':
+        return a.phase === 'connect'
+          ? checkResult(false, 'L4TOUT', `connect timeout after ${target.connectTimeoutMs} ms`, started)
+          : checkResult(false, 'L7TOUT', `no answer within ${target.connectTimeoutMs} ms`, started);
+      case 'io-error':
+        return a.phase === 'connect' ? checkResult(false, 'L4CON', a.detail, started) : checkResult(false, 'L7RSP', `read error: ${a.detail}`, started);
+      case 'aborted': return checkResult(false, 'ABORTED', a.detail, started);
+      default: return checkResult(false, 'SOCKERR', `socket setup: ${a.detail}`, started);
     }
-    case 'refused': return checkResult(false, 'L4CON', a.detail, started);
-    case 'timeout':
-      return a.phase === 'connect'
-        ? checkResult(false, 'L4TOUT', `connect timeout after ${target.connectTimeoutMs} ms`, started)
-        : checkResult(false, 'L7TOUT', `no answer within ${target.connectTimeoutMs} ms`, started);
-    case 'io-error':
-      return a.phase === 'connect' ? checkResult(false, 'L4CON', a.detail, started) : checkResult(false, 'L7RSP', `read error: ${a.detail}`, started);
-    case 'aborted': return checkResult(false, 'ABORTED', a.detail, started);
-    default: return checkResult(false, 'SOCKERR', `socket setup: ${a.detail}`, started);
-  }
+  });
 }

@@ -7,7 +7,9 @@ import type { Pinger } from '../sys/ping-socket.ts';
 
 export async function check(_spec: PingCheckSpec, target: CheckTarget, signal: CheckSignal | undefined, pinger: Pinger): Promise<CheckResult> {
   const started = performance.now();
-  const a = await pinger.ping(target.address, target.connectTimeoutMs, signal);
+  // check_ping.c sets bind_if and bindto (not fwmark) on its socket.
+  const bind = target.bindIf || target.bindto ? { bindIf: target.bindIf, bindto: target.bindto } : undefined;
+  const a = await pinger.ping(target.address, target.connectTimeoutMs, signal, bind);
   switch (a.verdict) {
     case 'reply': return checkResult(true, 'L4OK', a.message, started);
     case 'timeout': return checkResult(false, 'L4TOUT', a.message, started);

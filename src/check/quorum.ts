@@ -41,6 +41,11 @@ export interface RsNotifyEvent {
   readonly port: number;
   /** Shutdown notifies (omega): keepalived gives such scripts one second. */
   readonly stopping: boolean;
+  /**
+   * The server left the configuration (a reload dropped it, or stopped: clear_service_rs); for
+   * smtp_alert's "=> Removing <=" / "=> Shutting down <=" mail. Absent otherwise.
+   */
+  readonly removed?: boolean;
 }
 
 export interface QuorumEvent {
@@ -48,6 +53,9 @@ export interface QuorumEvent {
   readonly vs: string;
   readonly weightSum: number;
   readonly threshold: number;
+  /** The virtual server's quorum and hysteresis (smtp_alert's body quotes them). */
+  readonly quorum: number;
+  readonly hysteresis: number;
   /** Decided while the virtual server was being set up ("Starting with quorum up/down"). */
   readonly init: boolean;
   readonly stopping: boolean;
@@ -120,15 +128,19 @@ class Work {
     if (r.event) this.events.push(r.event);
   }
 
-  notifyRs(i: number, stopping: boolean): void {
+  notifyRs(i: number, stopping: boolean, removed = false): void {
     const r = this.rs[i];
-    this.events.push({ type: r.alive ? 'rs-up' : 'rs-down', vs: this.vs.name, rs: this.text(r), address: r.address, port: r.port, stopping });
+    const ev: RsNotifyEvent = { type: r.alive ? 'rs-up' : 'rs-down', vs: this.vs.name, rs: this.text(r), address: r.address, port: r.port, stopping };
+    this.events.push(removed ? { ...ev, removed } : ev);
   }
 
   notifyVs(init: boolean, threshold: number, weightSum: number, stopping: boolean): void {
     // do_vs_notifies: when stopping, only omega runs the scripts and the FIFO line.
     if (stopping && !this.vs.omega) return;
-    this.events.push({ type: this.quorumUp ? 'quorum-up' : 'quorum-down', vs: this.vs.name, weightSum, threshold, init, stopping });
+    this.events.push({
+      type: this.quorumUp ? 'quorum-up' : 'quorum-down', vs: this.vs.name, weightSum, threshold, init, stopping,
+      quorum: this.vs.quorum, hysteresis: this.vs.hysteresis,
+    });
   }
 
   /** perform_quorum_state: add or remove every alive server. */
@@ -246,12 +258,19 @@ export function applyWeightShare(vs: VsState, i: number, fromCur: number, toCur:
 }
 
 /**
- * Shutdown (clear_service_vs with stopping set, no lvs_flush_on_stop): the sorry server and every
- * server in the table are removed (inhibit is overridden); with omega, alive servers run their
- * notify_down and the virtual server its quorum_down, as keepalived does "all the way down".
+ * Shutdown (clear_services): without lvs_flush_on_stop (clear_service_vs, stopping) the sorry
+ * server and every server in the table are removed (inhibit is overridden); with omega, alive
+ * servers run their notify_down and the virtual server its quorum_down, as keepalived does "all
+ * the way down". With lvs_flush_on_stop ALL or VS the table is flushed (or the service deleted)
+ * whole: no real server gets a notify, only the quorum_down of an omega virtual server runs.
  */
-export function shutdownVs(vs: VsState): VsStep {
+export function shutdownVs(vs: VsState, flushOnStop: LvsFlushOnStop = 'no'): VsStep {
   const w = new Work(vs);
+  if (flushOnStop !== 'no') {
+    updateVsNotifies(w, true);
+    if (w.sorry && w.sorry.set) w.sorry = { ...w.sorry, alive: false };
+    return w.done();
+  }
   if (w.sorry && w.sorry.set) {
     w.sorryCmd('remove', true);
     w.sorry = { ...w.sorry, alive: false };
@@ -261,14 +280,66 @@ export function shutdownVs(vs: VsState): VsStep {
     w.cmd(i, 'remove', true);
     if (!w.rs[i].alive) continue;
     w.rs[i] = { ...w.rs[i], alive: false };
-    if (vs.omega) w.notifyRs(i, true);
+    if (vs.omega) w.notifyRs(i, true, true);
   }
   // update_vs_notifies(stopping): the quorum is declared down.
-  const threshold = vs.quorum - vs.hysteresis;
-  const sum = weighLive(w.rs);
-  w.quorumUp = false;
-  w.notifyVs(false, threshold, sum, true);
+  updateVsNotifies(w, true);
   return w.done();
+}
+
+/** global_defs lvs_flush_on_stop: 'no' (not set), 'full' (ALL), 'vs' (VS). */
+export type LvsFlushOnStop = 'no' | 'full' | 'vs';
+
+/**
+ * What a reload does to the old virtual server for what the new file no longer has
+ * (ipwrapper.c: clear_diff_services, clear_diff_rs, clear_service_vs and clear_service_rs with
+ * stopping false). `drop[i]` marks the real servers that are gone; `whole` the virtual server
+ * itself (then every real server goes, and its sorry server leaves the table first).
+ *
+ * A dropped server that was in the table leaves it (inhibit_on_failure is overridden); only one
+ * that was also alive is then marked down and gets the down notifies: notify_down and the FIFO's
+ * "RS … DOWN" line (do_rs_notifies, not stopping, so omega plays no part). One that was not in the
+ * table (failed, or pushed out by the sorry server) gets nothing. Then, once for the virtual server
+ * (update_vs_notifies): if its quorum was up and the live weight left is 0 or below
+ * quorum − hysteresis, the quorum is declared down and quorum_down and the "VS … DOWN" line run —
+ * without bringing in the sorry server ("the regression is intended" upstream). keepalived copied
+ * the quorum state to the new virtual server before this, so a kept one re-evaluates it at its
+ * start (reloadVs) from the state it had before the drop.
+ *
+ * With lvs_flush_on_stop set, a dropped virtual server (clear_service_vs) skips its real servers
+ * altogether: only the quorum test runs, on the unchanged live weight.
+ */
+export function dropOnReload(vs: VsState, drop: readonly boolean[], whole: boolean, flushOnStop: LvsFlushOnStop = 'no'): VsStep {
+  const w = new Work(vs);
+  if (whole && flushOnStop !== 'no') {
+    updateVsNotifies(w, false);
+    if (w.sorry && w.sorry.set) w.sorry = { ...w.sorry, alive: false };
+    return w.done();
+  }
+  if (whole && w.sorry && w.sorry.set) {
+    w.sorryCmd('remove', true);
+    w.sorry = { ...w.sorry, alive: false };
+  }
+  for (let i = 0; i < w.rs.length; i++) {
+    if (!whole && !drop[i]) continue;
+    if (!w.rs[i].set) continue;
+    w.cmd(i, 'remove', true);
+    if (!w.rs[i].alive) continue;
+    w.rs[i] = { ...w.rs[i], alive: false };
+    w.notifyRs(i, false, true);
+  }
+  updateVsNotifies(w, false);
+  return w.done();
+}
+
+/** update_vs_notifies: the quorum test of a virtual server losing servers for good (no sorry server swap). */
+function updateVsNotifies(w: Work, stopping: boolean): void {
+  const threshold = w.vs.quorum - w.vs.hysteresis;
+  const sum = weighLive(w.rs);
+  if (stopping || (w.quorumUp && (sum === 0 || sum < threshold))) {
+    w.quorumUp = false;
+    w.notifyVs(false, threshold, sum, stopping);
+  }
 }
 
 /** A real server of a kept virtual server, as a reload finds it (carry.ts: migrateRs). */

@@ -8,7 +8,9 @@ import type { CheckTarget, SmtpCheckSpec } from './spec.ts';
 import { KEEPALIVED_DEFAULTS } from './spec.ts';
 import { type CheckResult, checkResult } from './result.ts';
 import type { CheckSignal } from './cancel.ts';
-import { connectFailure, unsupportedOption } from './connect.ts';
+import { connectFailure } from './connect.ts';
+import { boundTarget, needsBoundSocket } from './bound.ts';
+import { boundTcpConnect } from '../sys/bound-socket.ts';
 
 /** smtp_get_status: 3 digits then a space or the end of the line ("220\r" is not a status, as in keepalived), else -1. */
 export function smtpStatus(line: string): number {
@@ -21,14 +23,15 @@ export function smtpStatus(line: string): number {
 
 export function check(spec: SmtpCheckSpec, target: CheckTarget, signal?: CheckSignal): Promise<CheckResult> {
   const started = performance.now();
-  const unsupported = unsupportedOption(target, started);
-  if (unsupported) return Promise.resolve(unsupported);
   const helo = spec.helo_name ?? KEEPALIVED_DEFAULTS.helo_name;
   return new Promise((resolve) => {
     let done = false;
     let state: 'connect' | 'banner' | 'helo' | 'quit' = 'connect';
     let buf = '';
-    const sock = net.connect({ host: target.address, port: target.port, family: target.family, localAddress: target.bindto, localPort: target.bindPort });
+    // fwmark / bind_if need socket options net.connect cannot set (src/sys/bound-socket.ts).
+    const sock = needsBoundSocket(target)
+      ? boundTcpConnect(boundTarget(target))
+      : net.connect({ host: target.address, port: target.port, family: target.family, localAddress: target.bindto, localPort: target.bindPort });
     const finish = (r: CheckResult) => {
       if (done) return;
       done = true;

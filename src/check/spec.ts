@@ -67,10 +67,10 @@ export type RegexOption = keyof typeof REGEX_OPTIONS;
 
 export type CheckerType =
   | 'TCP_CHECK' | 'HTTP_GET' | 'SSL_GET' | 'MISC_CHECK' | 'DNS_CHECK' | 'SMTP_CHECK'
-  | 'UDP_CHECK' | 'PING_CHECK' | 'FILE_CHECK';
+  | 'UDP_CHECK' | 'PING_CHECK' | 'FILE_CHECK' | 'BFD_CHECK';
 
 export const CHECKER_TYPES: readonly CheckerType[] = [
-  'TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'MISC_CHECK', 'DNS_CHECK', 'SMTP_CHECK', 'UDP_CHECK', 'PING_CHECK', 'FILE_CHECK',
+  'TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'MISC_CHECK', 'DNS_CHECK', 'SMTP_CHECK', 'UDP_CHECK', 'PING_CHECK', 'FILE_CHECK', 'BFD_CHECK',
 ];
 
 /** Timing keys every scheduled checker takes (check_api.c: install_checker_common_keywords). */
@@ -186,9 +186,17 @@ export interface FileCheckSpec {
   reverse?: boolean;
 }
 
+/** BFD_CHECK (check_bfd.c): follows a bfd_instance's session (src/check/bfd/); never scheduled, no weight. */
+export interface BfdCheckSpec {
+  readonly type: 'BFD_CHECK';
+  /** The bfd_instance's name. */
+  name: string;
+  alpha?: boolean;
+}
+
 export type CheckerSpec =
   | TcpCheckSpec | HttpGetSpec | MiscCheckSpec | DnsCheckSpec | SmtpCheckSpec | UdpCheckSpec
-  | PingCheckSpec | FileCheckSpec;
+  | PingCheckSpec | FileCheckSpec | BfdCheckSpec;
 
 /** A notify script as configured: argv plus an optional `user [group]` (keepalived: notify_script_init). */
 export interface NotifyScriptSpec {
@@ -221,6 +229,8 @@ export type VsIdentity =
 export interface VirtualServerSpec extends Omit<TimingKeys, 'log_all_failures' | 'rise' | 'fall'> {
   id: VsIdentity;
   omega?: boolean;
+  /** Checkers run only while the virtual address is on this host (keepalived's ha_suspend). */
+  ha_suspend?: boolean;
   quorum?: number;
   hysteresis?: number;
   quorum_up?: NotifyScriptSpec;
@@ -288,6 +298,7 @@ export interface ResolvedRealServer {
 export interface ResolvedVirtualServer {
   readonly id: VsIdentity;
   readonly omega: boolean;
+  readonly haSuspend: boolean;
   readonly quorum: number;
   readonly hysteresis: number;
   readonly quorumUp?: NotifyScriptSpec;
@@ -374,7 +385,7 @@ export function parseHex(text: string, allowWildcard: boolean): { data: Uint8Arr
 function validateChecker(spec: CheckerSpec, where: string, problems: SpecProblem[]): boolean {
   const bad = (code: CheckSpecErrorCode, detail?: string) =>
     problems.push({ code, message: detail ? `${CHECK_SPEC_ERRORS[code]}: ${detail}` : CHECK_SPEC_ERRORS[code], where });
-  if (spec.type === 'FILE_CHECK') return true;
+  if (spec.type === 'FILE_CHECK' || spec.type === 'BFD_CHECK') return true;
   if (!posInt(spec.retry, 0)) { bad('CHECK_BAD_VALUE', `retry ${spec.retry}`); return false; }
   if (!posInt(spec.rise, 1)) { bad('CHECK_BAD_VALUE', `rise ${spec.rise}`); return false; }
   if (!posInt(spec.fall, 1)) { bad('CHECK_BAD_VALUE', `fall ${spec.fall}`); return false; }
@@ -478,6 +489,15 @@ export function resolveVirtualServer(vs: VirtualServerSpec): { vs: ResolvedVirtu
         });
         return;
       }
+      if (c.type === 'BFD_CHECK') {
+        // BFD_CHECK is never scheduled either; it starts up (or down with alpha) until the BFD
+        // process's first event (check_bfd.c, check_api.c: queue_checker).
+        checkers.push({
+          name, spec: c,
+          timing: { delayLoopMs: 0, delayBeforeRetryMs: 0, retry: 0, warmupMs: 0, alpha: c.alpha ?? rsAlpha, rise: 1, fall: 1, logAllFailures: false },
+        });
+        return;
+      }
       const def = checkerDefaults(c);
       const delayLoop = c.delay_loop ?? rsDelayLoop;
       const timing: CheckerTiming = {
@@ -526,6 +546,7 @@ export function resolveVirtualServer(vs: VirtualServerSpec): { vs: ResolvedVirtu
     vs: {
       id: vs.id,
       omega: vs.omega ?? false,
+      haSuspend: vs.ha_suspend ?? false,
       quorum: vs.quorum ?? KEEPALIVED_DEFAULTS.quorum,
       hysteresis: vs.hysteresis ?? KEEPALIVED_DEFAULTS.hysteresis,
       quorumUp: vs.quorum_up,

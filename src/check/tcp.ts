@@ -1,7 +1,10 @@
 // TCP_CHECK (keepalived/check/check_tcp.c): success when connect() completes within
-// connect_timeout. The socket is then closed with an RST (SO_LINGER 0) rather than a FIN, as
-// HAProxy's checks do: no data was exchanged, and 10 000 checks a second would otherwise leave
-// 600 000 TIME_WAIT sockets on the director. keepalived closes normally; the verdict is the same.
+// connect_timeout. By default the connection then ends with an RST rather than a FIN, as HAProxy's
+// checks do: no data was exchanged, and 10 000 checks a second would otherwise leave 600 000
+// TIME_WAIT sockets on the director; the connector also reuses the socket (src/sys/tcp-connect.ts).
+// keepalived closes normally (a FIN): the health checker's probeClose 'graceful' does the same. The
+// verdict is identical either way; only what the real server's application sees differs (ECONNRESET
+// instead of end of file). The net fallback below (no koffi) always resets.
 import net from 'node:net';
 import type { CheckTarget, TcpCheckSpec } from './spec.ts';
 import { type CheckResult, checkResult } from './result.ts';
@@ -48,16 +51,16 @@ export function check(_spec: TcpCheckSpec, target: CheckTarget, signal?: CheckSi
   });
 }
 
-async function viaConnector(connector: TcpConnector, target: CheckTarget, signal: CheckSignal | undefined, started: number): Promise<CheckResult> {
-  const a = await connector.connect({
-    family: target.family, address: target.address, port: target.port, timeoutMs: target.connectTimeoutMs,
-    bindto: target.bindto, bindPort: target.bindPort, bindIf: target.bindIf, fwmark: target.fwmark,
-  }, signal);
-  switch (a.verdict) {
-    case 'connected': return checkResult(true, 'L4OK', 'connected', started);
-    case 'timeout': return checkResult(false, 'L4TOUT', `connect timeout after ${target.connectTimeoutMs} ms`, started);
-    case 'refused': return checkResult(false, 'L4CON', a.detail, started);
-    case 'aborted': return checkResult(false, 'ABORTED', a.detail, started);
-    default: return checkResult(false, 'SOCKERR', `socket setup: ${a.detail}`, started);
-  }
+const OK_STATUS = 'connected';
+
+function viaConnector(connector: TcpConnector, target: CheckTarget, signal: CheckSignal | undefined, started: number): Promise<CheckResult> {
+  return connector.connect(target, signal).then((a) => {
+    switch (a.verdict) {
+      case 'connected': return checkResult(true, 'L4OK', OK_STATUS, started);
+      case 'timeout': return checkResult(false, 'L4TOUT', `connect timeout after ${target.connectTimeoutMs} ms`, started);
+      case 'refused': return checkResult(false, 'L4CON', a.detail, started);
+      case 'aborted': return checkResult(false, 'ABORTED', a.detail, started);
+      default: return checkResult(false, 'SOCKERR', `socket setup: ${a.detail}`, started);
+    }
+  });
 }

@@ -10,7 +10,8 @@ import type { CheckTarget, UdpCheckSpec } from './spec.ts';
 import { KEEPALIVED_DEFAULTS, parseHex } from './spec.ts';
 import { type CheckResult, checkResult } from './result.ts';
 import type { CheckSignal } from './cancel.ts';
-import { unsupportedOption } from './connect.ts';
+import { boundTarget, needsBoundSocket } from './bound.ts';
+import { boundUdpExchange } from '../sys/bound-socket.ts';
 
 /** keepalived fills an absent payload with a repeating pattern (lib/utils.c: set_buf); any bytes do. */
 export const FILLER_PAYLOAD = Buffer.from(Array.from({ length: 32 }, (_, i) => 0x41 + (i % 26)));
@@ -34,10 +35,9 @@ export function replyMatches(spec: UdpCheckSpec, reply: Uint8Array): boolean {
 
 export function check(spec: UdpCheckSpec, target: CheckTarget, signal?: CheckSignal): Promise<CheckResult> {
   const started = performance.now();
-  const unsupported = unsupportedOption(target, started);
-  if (unsupported) return Promise.resolve(unsupported);
   const payload = spec.payload ? Buffer.from(parseHex(spec.payload, false)?.data ?? FILLER_PAYLOAD) : FILLER_PAYLOAD;
   const needReply = spec.require_reply !== undefined;
+  if (needsBoundSocket(target)) return viaBoundSocket(spec, target, payload, needReply, signal, started);
   return new Promise((resolve) => {
     let done = false;
     const sock = dgram.createSocket(target.family === 6 ? 'udp6' : 'udp4');
@@ -67,4 +67,23 @@ export function check(spec: UdpCheckSpec, target: CheckTarget, signal?: CheckSig
     if (target.bindto || target.bindPort) sock.bind({ address: target.bindto, port: target.bindPort ?? 0 }, go);
     else go();
   });
+}
+
+/** fwmark / bind_if: the same exchange from a socket with those options (src/sys/bound-socket.ts). */
+async function viaBoundSocket(
+  spec: UdpCheckSpec, target: CheckTarget, payload: Uint8Array, needReply: boolean, signal: CheckSignal | undefined, started: number,
+): Promise<CheckResult> {
+  const a = await boundUdpExchange(boundTarget(target), payload, target.connectTimeoutMs, signal);
+  switch (a.verdict) {
+    case 'reply':
+      if (!needReply || replyMatches(spec, a.data)) return checkResult(true, needReply ? 'L7OK' : 'L4OK', `reply of ${a.data.length} bytes`, started);
+      return checkResult(false, 'L7RSP', `reply of ${a.data.length} bytes does not match`, started);
+    case 'timeout':
+      return needReply
+        ? checkResult(false, 'L7TOUT', `no reply within ${target.connectTimeoutMs} ms`, started)
+        : checkResult(true, 'L4OK', 'no ICMP error within connect_timeout', started);
+    case 'aborted': return checkResult(false, 'ABORTED', 'aborted', started);
+    case 'refused': return checkResult(false, 'L4CON', `socket: ${a.error.code}`, started);
+    case 'setup': return checkResult(false, 'SOCKERR', `socket setup: ${a.error.message}`, started);
+  }
 }

@@ -46,6 +46,12 @@ export interface ServiceOptions {
    * choose otherwise, see Dest.proxyProtocol); null or absent = none.
    */
   readonly proxyProtocol?: ProxyProtocolVersion | null;
+  /**
+   * keepvs: the exact path — a kernel data plane (nft) sends every new connection's first packet to
+   * the core even when the scheduler could run in the kernel. The proxy plane decides every
+   * connection in the core anyway and ignores it. Absent = false.
+   */
+  readonly exactPath?: boolean;
 }
 
 export function serviceFamily(key: ServiceKey): Family {

@@ -54,6 +54,8 @@ export interface ServiceSnapshot {
   readonly pe: string | null;
   /** keepvs: the PROXY protocol default of the service's dests (null = none). */
   readonly proxyProtocol?: ProxyProtocolVersion | null;
+  /** keepvs: the exact (core-decided) path is forced on a kernel data plane (ServiceOptions.exactPath); present only when true. */
+  readonly exactPath?: boolean;
   readonly stats: StatsSnapshot;
   /** Kernel list order (newest first). */
   readonly dests: readonly DestSnapshot[];
@@ -127,6 +129,7 @@ export function serviceSnapshot(svc: Service): ServiceSnapshot {
     netmask: svc.family === 4 ? addrFromU32(o.netmask).text : String(o.netmask),
     pe: o.pe,
     proxyProtocol: o.proxyProtocol ?? null,
+    ...(o.exactPath === true ? { exactPath: true } : {}),
     stats: statsSnapshot(svc.stats),
     dests: svc.dests.map(destSnapshot),
   };

@@ -19,11 +19,25 @@ import type { KeepalivedConfig } from '../config/keepalived/model.ts';
 import type { KeepalivedHost } from '../config/keepalived/host.ts';
 import { toDirectorPlan, type DirectorPlan } from '../config/keepalived/lvs.ts';
 import { HealthChecker, type HealthCheckerOptions } from '../check/health-checker.ts';
+import { BfdProcess } from '../check/bfd/process.ts';
+import { bfdInstanceConfigs } from '../check/bfd/config.ts';
+import { type BfdNet, systemBfdNet } from '../sys/bfd-socket.ts';
 import { scriptSettings } from '../check/from-keepalived.ts';
 import type { ConfigStatus } from '../api/router.ts';
 import { type AcceptedPlan, acceptPlan, applyOps, diffDesired, opText } from './reload.ts';
-import { HealthGlue, checkerSpecs, desiredState, scriptProblems } from './health.ts';
+import { HealthGlue, checkerSpecs, desiredState, scriptProblems, vsName } from './health.ts';
+import { hostname } from 'node:os';
+import { CheckerAlerts } from '../check/smtp-alert.ts';
 import type { Logger } from './log.ts';
+import { CheckerFifos, type FifoSetting } from '../check/notify-fifo.ts';
+import type { NotifyScriptSpec } from '../check/spec.ts';
+import type { ScriptSpec, GlobalDefs } from '../config/keepalived/model.ts';
+import { createScriptRunner, checkScriptSecurity, defaultScriptUser, lookupScriptUser } from '../sys/exec.ts';
+import { type LvsGlobalsState, applyLvsGlobals } from './lvs-globals.ts';
+import { localAddresses } from '../sys/local-address.ts';
+
+/** How often ha_suspend looks at the host's addresses (keepalived hears netlink at once). */
+const HA_SUSPEND_POLL_MS = 1000;
 
 /**
  * keepvs -t exit codes: those Debian's keepalived 2.2.7 -t actually returns (the man page's 1/3/4/5
@@ -124,12 +138,23 @@ export interface ConfigRunnerDeps extends ConfigTarget, ConfigReadOptions {
   readonly check?: boolean;
   /** Checker options: tests inject a clock, probes, a script runner. */
   readonly checker?: Partial<Omit<HealthCheckerOptions, 'virtualServers' | 'carry'>>;
+  /**
+   * Called with an accepted file right before the plane syncs with it (start and reload): the
+   * daemon tells the plane which addresses VRRP manages (wiring.ts).
+   */
+  readonly beforeSync?: (model: KeepalivedConfig) => void;
+  /** smtp_alert's mail sender (tests: a recorder). */
+  readonly sendAlertMail?: ConstructorParameters<typeof CheckerAlerts>[3];
+  /** BFD sockets (src/sys/bfd-socket.ts); tests give a fake. */
+  readonly bfdNet?: BfdNet;
 }
 
 interface Live {
   readonly accepted: AcceptedPlan;
   readonly checker: HealthChecker;
   readonly glue: HealthGlue;
+  /** smtp_alert's subscription to the checker (null: no mail configured). */
+  readonly unsubscribeAlerts: (() => void) | null;
 }
 
 /** How one load went: the file's verdict, what was skipped, what changed. */
@@ -156,6 +181,14 @@ export class ConfigRunner {
   #stale = false;
   #lastSuccess: number | null = null;
   readonly #reloads = { success: 0, failure: 0 };
+  /** notify_fifo / lvs_notify_fifo (check/notify-fifo.ts), reopened at every accepted load. */
+  #fifos: CheckerFifos | null = null;
+  readonly #lvsGlobals: LvsGlobalsState = { original: null };
+  /** The BFD sessions BFD_CHECKs follow (check/bfd/process.ts); kept across reloads. */
+  #bfd: BfdProcess | null = null;
+  /** ha_suspend: the host's addresses, refreshed by a poll while some virtual server uses it. */
+  #local = new Set<string>();
+  #haPoll: ReturnType<typeof setInterval> | null = null;
 
   constructor(deps: ConfigRunnerDeps) {
     this.#d = deps;
@@ -206,6 +239,93 @@ export class ConfigRunner {
     if (!live) return;
     live.glue.detach();
     live.checker.stop();
+    live.unsubscribeAlerts?.();
+    void this.#bfd?.stop();
+    this.#fifos?.close();
+    if (this.#haPoll) clearInterval(this.#haPoll);
+    this.#haPoll = null;
+  }
+
+  /** ha_suspend's edge: a poll of the host's addresses, unless the checker options bring their own. */
+  #haSuspendWatch(virtualServers: readonly { readonly haSuspend: boolean }[]): Pick<HealthCheckerOptions, 'isLocalAddress'> {
+    if (this.#d.checker?.isLocalAddress) return {};
+    const wanted = virtualServers.some((v) => v.haSuspend);
+    if (!wanted) {
+      if (this.#haPoll) clearInterval(this.#haPoll);
+      this.#haPoll = null;
+      return {};
+    }
+    this.#local = localAddresses();
+    this.#haPoll ??= setInterval(() => {
+      this.#local = localAddresses();
+      this.#live?.checker.addressesChanged();
+    }, HA_SUSPEND_POLL_MS);
+    this.#haPoll.unref?.();
+    return { isLocalAddress: (a) => this.#local.has(a) };
+  }
+
+  /** smtp_alert: mail the checker's changes when global_defs names a server and recipients (check/smtp-alert.ts). */
+  #alerts(config: KeepalivedConfig, accepted: AcceptedPlan, checker: HealthChecker): (() => void) | null {
+    const g = config.globalDefs;
+    if (!g.smtpServer || g.notificationEmail.length === 0) return null;
+    const vsAlert = new Set<string>();
+    const rsAlert = new Set<string>();
+    for (const v of accepted.virtualServers) {
+      const name = vsName(v);
+      if (v.smtpAlert) vsAlert.add(name);
+      for (const r of v.realServers) if (r.smtpAlert) rsAlert.add(`${name}|${r.addr.text}|${r.port}`);
+    }
+    if (vsAlert.size === 0 && rsAlert.size === 0) return null;
+    const alerts = new CheckerAlerts({
+      routerId: g.routerId, from: g.notificationEmailFrom, to: g.notificationEmail, server: g.smtpServer,
+      helo: g.smtpHeloName ?? hostname(), connectTimeoutMs: g.smtpConnectTimeoutS * 1000, noCheckerEmails: g.other.has('no_checker_emails'),
+    }, { vs: (n) => vsAlert.has(n), rs: (n, a, p) => rsAlert.has(`${n}|${a}|${p}`) }, (m) => this.#log.info(m), this.#d.sendAlertMail);
+    return checker.subscribe((ev) => alerts.on(ev));
+  }
+
+  /** The checker side's FIFOs for this file, opened as keepalived's start_check opens them. */
+  #openFifos(g: GlobalDefs, scripts: ReturnType<typeof scriptSettings> & ConfigRunnerDeps['checker']): void {
+    const toSetting = (f: GlobalDefs['lvsNotifyFifo']): FifoSetting | null => f && { path: f.path, script: f.script && notifyScript(f.script) };
+    const lookup = scripts?.lookupUser ?? lookupScriptUser;
+    const judge = scripts?.checkScript ?? checkScriptSecurity;
+    this.#fifos ??= new CheckerFifos({
+      runner: this.#d.checker?.runner ?? createScriptRunner(),
+      identity: (script) => {
+        const u = script.user ?? scripts?.scriptUser;
+        const id = u ? lookup(u.user, u.group) : defaultScriptUser(scripts?.scriptSecurity ?? false, lookup);
+        if (!id) return null;
+        const v = judge(script.argv[0] ?? '', id, scripts?.scriptSecurity ?? false).verdict;
+        return v === 'ok' || v === 'insecure' ? id : null;
+      },
+      log: (level, m) => this.#log.log(level, m),
+    });
+    this.#fifos.open(toSetting(g.notifyFifo), toSetting(g.lvsNotifyFifo));
+  }
+
+  /**
+   * The bfd_instance sessions some BFD_CHECK names (VRRP's track_bfd does not run yet): started at the
+   * first load that needs one, reconfigured at each reload, unchanged sessions keep running.
+   */
+  async #runBfd(config: KeepalivedConfig, specs: readonly { real_server: readonly { checkers: readonly { type: string; name?: string }[] }[] }[]): Promise<BfdProcess | null> {
+    const used = new Set(specs.flatMap((v) => v.real_server.flatMap((r) => r.checkers.filter((c) => c.type === 'BFD_CHECK').map((c) => c.name ?? ''))));
+    const { instances, problems } = bfdInstanceConfigs(config.bfdInstances);
+    for (const p of problems) {
+      const at = config.bfdInstances.find((b) => b.name === p.instance)?.at;
+      this.#log.log('warn', `${at ? `${at.file}:${at.line}:${at.col}: ` : ''}warning: ${p.message} {${p.code}}`);
+    }
+    const run = instances.filter((i) => i.checker && used.has(i.name));
+    if (!this.#bfd && run.length === 0) return null;
+    if (!this.#bfd) {
+      // The checkers' clock and random source (tests inject them), so BFD timers step with theirs.
+      this.#bfd = new BfdProcess({
+        instances: run, net: this.#d.bfdNet ?? systemBfdNet, clock: this.#d.checker?.clock, random: this.#d.checker?.random,
+        log: (level, m) => this.#log.log(level, m),
+      });
+      await this.#bfd.start();
+    } else {
+      await this.#bfd.reconfigure(run);
+    }
+    return this.#bfd;
   }
 
   #succeeded(file: string): void {
@@ -253,21 +373,38 @@ export class ConfigRunner {
     for (const s of skipped) log.error(`${s.at.file}:${s.at.line}:${s.at.col}: error: ${s.message} {${s.code}}`);
     const { specs, skipped: checkersSkipped } = checkerSpecs(config, accepted);
     for (const c of checkersSkipped) log.warn(`${c.file}:${c.line}: warning: ${c.type}: ${c.reason}`);
+    // global_defs lvs_flush / lvs_timeouts / lvs_sync_daemon and the FIFOs: the checker process's (-C).
+    if (check) {
+      applyLvsGlobals(director, config.globalDefs, phase, this.#lvsGlobals, log, now());
+      this.#openFifos(config.globalDefs, scripts);
+    }
 
     // diff + apply: what the old checkers had put in the table against what the new ones want.
     const old = this.#live;
     const before = old ? desiredState(old.accepted, old.checker.snapshot()) : [];
     const carry = old?.checker.carry();
     old?.glue.detach();
-    old?.checker.retire();
+    const flushOnStop = config.globalDefs.lvsFlushOnStop;
+    const bfd = await this.#runBfd(config, specs);
     const checker = new HealthChecker({
       ...scripts,
+      ...(bfd ? { bfd } : {}),
       log: (m) => log.info(m),
+      ...(this.#fifos ? { fifo: this.#fifos.writer } : {}),
+      lvsFlushOnStop: flushOnStop,
+      ...(check ? this.#haSuspendWatch(accepted.virtualServers) : {}),
       ...this.#d.checker,
       virtualServers: specs,
       carry,
     });
+    // What the new file dropped leaves with keepalived's notifies (clear_diff_services), from the
+    // old checker and its scripts, after the carry was taken (the new one starts from before).
+    old?.checker.dropForReload(checker.members(), flushOnStop);
+    old?.checker.retire();
+    old?.unsubscribeAlerts?.();
     for (const p of checker.problems) log.warn(`${p.where}: ${p.message} {${p.code}}`);
+    // Subscribed before start(): "Starting with quorum up" mails too (ipwrapper.c: do_vs_notifies).
+    const unsubscribeAlerts = check ? this.#alerts(config, accepted, checker) : null;
     checker.start();
     const after = desiredState(accepted, checker.snapshot());
     const ops = diffDesired(before, after);
@@ -275,9 +412,10 @@ export class ConfigRunner {
     for (const f of applyOps(director, ops, now())) log.error(`${opText(f.op)} failed: ${f.error.code}: ${f.error.message}`);
     const glue = new HealthGlue({ director, plane, log, now, checker, accepted });
     glue.attach();
-    this.#live = { accepted, checker, glue };
+    this.#live = { accepted, checker, glue, unsubscribeAlerts };
     this.#model = config;
     if (phase === 'reload') log.info(`Reload of ${file}: ${ops.length === 0 ? 'nothing changed' : `${ops.length} change(s)`}`);
+    this.#d.beforeSync?.(config);
     try {
       await plane.sync(director);
     } catch (e) {
@@ -288,6 +426,11 @@ export class ConfigRunner {
     }
     return { ok: true, message: '', diagnostics: r.diagnostics, ops: ops.map(opText) };
   }
+}
+
+/** A model script as the checkers take it. */
+function notifyScript(s: ScriptSpec): NotifyScriptSpec {
+  return { argv: s.args, ...(s.user !== null ? { user: s.group !== null ? { user: s.user, group: s.group } : { user: s.user } } : {}) };
 }
 
 const runners = new WeakMap<Director, ConfigRunner>();

@@ -5,7 +5,7 @@ import { parseDaemonArgs, helpText, versionText, type DaemonOptions } from './op
 import { createLogger, type Logger } from './log.ts';
 import { installSignals, signum } from './signals.ts';
 import { startDaemon, StartError, type Daemon } from './wiring.ts';
-import { createPlane } from './planes.ts';
+import { planeFactory } from './planes.ts';
 import { dumpConfig, testConfig } from './config.ts';
 import { createSdNotifier } from '../sys/sd-notify.ts';
 
@@ -80,7 +80,7 @@ async function run(options: DaemonOptions, log: Logger): Promise<number> {
     daemon = await startDaemon({
       options, log,
       notifier: createSdNotifier(process.env, (m) => log.warn(m)),
-      createPlane,
+      createPlane: planeFactory(options.nft),
       apiToken: options.api ? apiToken(options, process.env, log) : null,
     });
   } catch (e) {

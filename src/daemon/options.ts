@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { OptionParser, type OptionSpec } from '../cli/getopt.ts';
 import { parseHostPort } from '../config/values.ts';
+import type { NftEnvOptions } from '../dataplane/nft/factory.ts';
+import { nftFlagValue, NFT_FLAGS, type NftFlagName } from '../dataplane/nft/flags.ts';
 
 export type DataPlaneChoice = 'proxy' | 'nft';
 
@@ -28,6 +30,8 @@ export interface DaemonOptions {
   readonly dumpDir: string;
   /** -i: the config id @ID lines are matched against; null = the short host name. */
   readonly configId: string | null;
+  /** --nft-*: the nft data plane's options given on the command line (absent: none given; env KEEPVS_NFT_* fill the rest). */
+  readonly nft?: NftEnvOptions;
 }
 
 export type Invocation =
@@ -42,7 +46,7 @@ export type Invocation =
 type Val =
   | 'use-file' | 'vrrp' | 'check' | 'log-console' | 'log-detail' | 'dont-fork' | 'pid' | 'config-test'
   | 'version' | 'help' | 'signum' | 'dataplane' | 'control' | 'api' | 'api-token-file' | 'grace' | 'dump-dir'
-  | 'config-id' | 'dump-conf';
+  | 'config-id' | 'dump-conf' | NftFlagName;
 
 interface FlagRow extends OptionSpec<Val> {
   /** The argument's name in --help, and the help line. */
@@ -72,6 +76,8 @@ export const FLAGS: readonly FlagRow[] = [
   { long: 'api-token-file', arg: 'required', val: 'api-token-file', metavar: 'FILE', keepalived: false, help: 'Bearer token for --api (else env KEEPVS_API_TOKEN)' },
   { long: 'grace', arg: 'required', val: 'grace', metavar: 'SECONDS', keepalived: false, help: 'On SIGTERM/SIGINT let open connections finish this long (default 5)' },
   { long: 'dump-dir', arg: 'required', val: 'dump-dir', metavar: 'DIR', keepalived: false, help: 'Where SIGUSR1/SIGUSR2 write keepvs.data/keepvs.stats (default /tmp)' },
+  // The nft data plane's options (docs/dataplane-nft.md); each also reads a KEEPVS_NFT_* variable as a fallback.
+  ...NFT_FLAGS.map((f) => ({ long: f.long, arg: f.metavar === undefined ? 'none' as const : 'required' as const, val: f.long, metavar: f.metavar, keepalived: false, help: f.help })),
 ];
 
 export const DEFAULT_GRACE_SECONDS = 5;
@@ -98,6 +104,7 @@ export function parseDaemonArgs(args: readonly string[]): Invocation {
   let help = false;
   let version = false;
   let signumName: string | null = null;
+  let nft: Record<string, unknown> = {};
 
   for (;;) {
     const it = p.nextOption();
@@ -145,6 +152,11 @@ export function parseDaemonArgs(args: readonly string[]): Invocation {
       case 'dump-dir': dumpDir = arg; break;
       case 'config-id': configId = arg; break;
       case 'dump-conf': dumpConf = true; break;
+      default: {
+        const v = nftFlagValue(it.val, it.arg);
+        if (!v.ok) return { kind: 'error', message: v.message };
+        nft = { ...nft, ...v.value };
+      }
     }
   }
   const extra = p.nextLeftover();
@@ -157,6 +169,7 @@ export function parseDaemonArgs(args: readonly string[]): Invocation {
   const options: DaemonOptions = {
     configFile, vrrp: both || vrrpOnly, check: both || checkOnly, logConsole, logDetail, dontFork, pidFile,
     dataplane, control, api, apiTokenFile, graceSeconds, dumpDir, configId,
+    ...(Object.keys(nft).length > 0 ? { nft: nft as NftEnvOptions } : {}),
   };
   if (configTest) return { kind: 'config-test', options, logFile: configTest.logFile, dumpConf };
   return dumpConf ? { kind: 'dump-conf', options } : { kind: 'run', options };
@@ -218,7 +231,7 @@ export function versionText(): string {
     'The Linux Virtual Server director, ipvsadm and keepalived, rebuilt in TypeScript.',
     '',
     `Running on Node.js ${process.version}, Linux ${release()}`,
-    'Data planes: proxy (nft: not implemented yet)',
+    'Data planes: proxy, nft',
     '',
   ].join('\n');
 }

@@ -16,7 +16,8 @@ import type { Logger } from './log.ts';
 import { defaultPidFile, removePidFile, writePidFile } from './pidfile.ts';
 import { ConfigRunner, type ConfigRunnerDeps } from './config.ts';
 import { dataDump, statsDump, writeDump, DATA_DUMP_FILE, STATS_DUMP_FILE, type DumpSource } from './dump.ts';
-import { startVrrp } from '../vrrp/start.ts';
+import { reloadVrrp, startVrrp, vrrpManagedAddresses } from '../vrrp/start.ts';
+import { VipServing } from './vip-serving.ts';
 import type { VrrpProcess } from '../vrrp/vrrp-process.ts';
 
 /** include/net/ip_vs.h: IP_VS_VERSION_CODE 0x010201, shown by ipvsadm's banner as 1.2.1. */
@@ -101,8 +102,14 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
     const director = new Director({ seed: randomInt(1, 2 ** 31), hashSeed: randomInt(1, 2 ** 31) });
     const { plane, ticksDirector } = await deps.createPlane(options.dataplane, now, log);
     cleanups.push(() => plane.stop(0));
+    // With VRRP on, services on its VIPs are served only while an instance holds them (vip-serving.ts).
+    const serving = options.vrrp ? new VipServing(plane, director, log) : null;
+    cleanups.push(() => serving?.stop());
+    // VRRP could not start (no root for raw sockets): nothing will hold its addresses.
+    let vrrpUnavailable = false;
     const config = new ConfigRunner({
       director, plane, log, now, configId: options.configId, check: options.check, ...deps.config,
+      beforeSync: serving ? (m) => serving.setManaged(vrrpUnavailable ? new Set() : vrrpManagedAddresses(m)) : undefined,
     });
     cleanups.push(() => config.stop());
     if (options.configFile) {
@@ -112,21 +119,35 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
     }
     await plane.sync(director);
 
-    // VRRP instances from the same file (src/vrrp/start.ts). A SIGHUP reload does not re-read them
-    // yet (docs/daemon.md); a failure to start them (no root for raw sockets) is logged and the
+    // VRRP instances from the same file (src/vrrp/start.ts); a SIGHUP reload re-reads them
+    // (VrrpProcess.reload). A failure to start them (no root for raw sockets) is logged and the
     // director keeps running, as keepalived's checker process runs without its VRRP sibling.
     let vrrp: VrrpProcess | null = null;
-    const model = config.model;
-    if (options.vrrp && model && model.vrrpInstances.length > 0) {
+    const runVrrp = async (): Promise<void> => {
+      const model = config.model;
+      if (!options.vrrp || !model || vrrpUnavailable) return;
+      if (vrrp) {
+        for (const e of await reloadVrrp(vrrp, model)) log.error(`VRRP: ${e.message}`);
+        return;
+      }
+      if (model.vrrpInstances.length === 0) return;
       try {
-        const started = await startVrrp(model, { log: (level, message) => log.log(level, message) });
+        const started = await startVrrp(model, {
+          log: (level, message) => log.log(level, message),
+          onHeldChange: serving ? (held) => void serving.setHeld(held) : undefined,
+        });
         for (const e of started.errors) log.error(`VRRP: ${e.message}`);
         vrrp = started.process;
-        if (vrrp) cleanups.push(() => vrrp?.stop());
       } catch (e) {
         log.error(`VRRP not started: ${(e as Error).message}`);
+        vrrpUnavailable = true;
+        // Nothing will ever hold the addresses: serve them as without VRRP (a missing one is reported).
+        serving?.setManaged(new Set());
+        await plane.sync(director).catch((err) => log.error(`data plane: ${(err as Error).message}`));
       }
-    }
+    };
+    cleanups.push(() => vrrp?.stop());
+    await runVrrp();
 
     const counters: ApiCounters = { rejected: new Map(), requests: new Map() };
     const apiText = options.api ? `${options.api.host}:${options.api.port}` : null;
@@ -173,8 +194,13 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
         }
         log.info(`Reloading configuration from ${options.configFile}`);
         const r = await config.reload(options.configFile);
-        if (r.ok) log.info('Reload finished');
-        else log.error(`Reload failed, keeping the running configuration: ${r.message}`);
+        if (r.ok) {
+          // keepalived reloads its VRRP process from the same file (vrrp_daemon.c reload_vrrp_thread).
+          await runVrrp().catch((e) => log.error(`VRRP reload: ${(e as Error).message}`));
+          log.info('Reload finished');
+        } else {
+          log.error(`Reload failed, keeping the running configuration: ${r.message}`);
+        }
       },
       stop(graceMs: number) {
         stopping ??= (async () => {
@@ -184,6 +210,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
           // VRRP releases its VIPs first (priority 0 advert), then the checkers stop (omega runs
           // its notifies); the director stays as it is.
           await vrrp?.stop();
+          serving?.stop();
           config.stop();
           // The API goes first so nothing changes the director while the plane drains.
           await Promise.all([api.close(Math.min(graceMs, 1000)), plane.stop(graceMs)]);

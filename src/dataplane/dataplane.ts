@@ -33,6 +33,25 @@ export interface DataPlaneStats {
   readonly openConnections: number;
 }
 
+/**
+ * VRRP's view of the addresses (Addr.text), for a director whose VIPs move between directors
+ * (docs/vrrp.md, "Serving a VIP only while MASTER"). keepalived leaves its IPVS services loaded on
+ * both directors and lets the address decide where traffic lands; a user-space listener cannot bind
+ * an address the host does not have, so a plane serves a service on a managed address only while it
+ * is held.
+ */
+export interface HeldAddresses {
+  /** Every virtual_ipaddress / virtual_ipaddress_excluded of the running vrrp_instances. */
+  readonly managed: ReadonlySet<string>;
+  /** Those an instance in MASTER state has added to an interface. */
+  readonly held: ReadonlySet<string>;
+}
+
+/** Whether a service on `vip` is served: always, unless VRRP manages the address and does not hold it now. */
+export function vipServed(addrs: HeldAddresses | null, vip: string): boolean {
+  return addrs === null || !addrs.managed.has(vip) || addrs.held.has(vip);
+}
+
 export interface DataPlane {
   readonly capabilities: Capabilities;
   /** Before the director accepts a service: can this plane serve it? */
@@ -49,4 +68,11 @@ export interface DataPlane {
   /** Graceful stop: stop accepting, let open connections finish within graceMs, then close them. */
   stop(graceMs: number): Promise<void>;
   stats(): DataPlaneStats;
+  /**
+   * VRRP: record which addresses are managed and held; the next sync() opens the listeners (loads
+   * the rules) of services whose VIP became held and closes those whose VIP was released (stop
+   * accepting; open connections finish, as for a deleted service). Optional: a plane without it
+   * serves every service at all times.
+   */
+  setHeldAddresses?(addrs: HeldAddresses): void;
 }

@@ -59,10 +59,10 @@ export function parseConntrack(text: string): ConntrackEntry[] {
   return out;
 }
 
-/** `conntrack -L --mark VALUE/MASK` (IPv4), parsed. Rejects when the tool is missing. */
-export function dumpConntrack(mark: number, mask: number): Promise<ConntrackEntry[]> {
+/** `conntrack -L -f FAMILY --mark VALUE/MASK` (IPv4 by default), parsed. Rejects when the tool is missing. */
+export function dumpConntrack(mark: number, mask: number, family: 'ipv4' | 'ipv6' = 'ipv4'): Promise<ConntrackEntry[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn('conntrack', ['-L', '-f', 'ipv4', '--mark', `${mark >>> 0}/${mask >>> 0}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('conntrack', ['-L', '-f', family, '--mark', `${mark >>> 0}/${mask >>> 0}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });

@@ -5,13 +5,11 @@
 // a mark. nlmsghdr fields are host order (little-endian here); nfgenmsg.res_id and every NFQA_*
 // value are big-endian (kernel-dataplane.md §5). Linux only; needs CAP_NET_ADMIN.
 import { Worker } from 'node:worker_threads';
-import koffi from 'koffi';
+import { libc as lib, lastErrno, SOCK_CLOEXEC, SOL_SOCKET } from './libc.ts';
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
 const NETLINK_NETFILTER = 12;
-const SOL_SOCKET = 1;
 const SO_RCVBUFFORCE = 33;
 const SO_RCVTIMEO = 20;
 const SOL_NETLINK = 270;
@@ -170,30 +168,6 @@ export function parseDatagram(buf: Uint8Array): { packets: QueuedPacket[]; error
 
 // ---------------------------------------------------------------- the socket
 
-interface Libc {
-  socket: (d: number, t: number, p: number) => number;
-  bind: (fd: number, addr: Uint8Array, len: number) => number;
-  setsockopt: (fd: number, level: number, name: number, val: Uint8Array, len: number) => number;
-  send: (fd: number, buf: Uint8Array, len: number, flags: number) => number | bigint;
-  recv: (fd: number, buf: Uint8Array, len: number, flags: number) => number | bigint;
-  close: (fd: number) => number;
-}
-
-let libc: Libc | null = null;
-function lib(): Libc {
-  if (libc) return libc;
-  const l = koffi.load('libc.so.6');
-  libc = {
-    socket: l.func('int socket(int, int, int)'),
-    bind: l.func('int bind(int, const uint8_t *addr, uint32_t len)'),
-    setsockopt: l.func('int setsockopt(int, int, int, const uint8_t *val, uint32_t len)'),
-    send: l.func('long send(int, const uint8_t *buf, size_t len, int flags)'),
-    recv: l.func('long recv(int, _Out_ uint8_t *buf, size_t len, int flags)'),
-    close: l.func('int close(int)'),
-  } as Libc;
-  return libc;
-}
-
 function int32(n: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setInt32(0, n, true);
@@ -214,13 +188,13 @@ export async function openNfQueue(opts: NfQueueOptions): Promise<NfQueue> {
   const c = lib();
   const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
   if (fd < 0) {
-    const e = koffi.errno();
+    const e = lastErrno();
     throw new NfQueueError(e === 1 || e === 13 ? 'netlink socket: permission denied (needs CAP_NET_ADMIN)' : `netlink socket: errno ${e}`, e);
   }
   const sa = new Uint8Array(12);
   new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
   if (c.bind(fd, sa, sa.length) < 0) {
-    const e = koffi.errno();
+    const e = lastErrno();
     c.close(fd);
     throw new NfQueueError(`netlink bind: errno ${e}`, e);
   }
@@ -236,10 +210,10 @@ export async function openNfQueue(opts: NfQueueOptions): Promise<NfQueue> {
   const q = opts.queueNum;
   const ackBuf = new Uint8Array(4096);
   const request = (msg: Uint8Array, what: string): void => {
-    if (Number(c.send(fd, msg, msg.length, 0)) < 0) throw new NfQueueError(`${what}: send errno ${koffi.errno()}`, koffi.errno());
+    if (Number(c.send(fd, msg, msg.length, 0)) < 0) throw new NfQueueError(`${what}: send errno ${lastErrno()}`, lastErrno());
     for (let i = 0; i < 10; i++) {
       const n = Number(c.recv(fd, ackBuf, ackBuf.length, 0));
-      if (n < 0) throw new NfQueueError(`${what}: no answer (errno ${koffi.errno()})`, koffi.errno());
+      if (n < 0) throw new NfQueueError(`${what}: no answer (errno ${lastErrno()})`, lastErrno());
       const { errors } = parseDatagram(ackBuf.subarray(0, n));
       if (errors.length > 0) {
         const e = errors[0];

@@ -17,6 +17,8 @@ export interface NetCommands {
   nftArgs(args: readonly string[]): Promise<CommandResult>;
   /** iptables-nft ARGS… (only for the NFQUEUE target, which nft cannot express on this kernel). */
   iptables(args: readonly string[]): Promise<CommandResult>;
+  /** ip6tables-nft ARGS… (the NFQUEUE target for IPv6 services); absent in fakes without IPv6. */
+  ip6tables?(args: readonly string[]): Promise<CommandResult>;
   /** ip ARGS… (rules, routes, links). */
   ip(args: readonly string[]): Promise<CommandResult>;
   /** A sysctl's value from /proc/sys (e.g. 'net.ipv4.ip_forward'), or null when absent. */
@@ -50,6 +52,7 @@ export function createNetCommands(): NetCommands {
     nft: (text) => run('nft', ['-f', '-'], text),
     nftArgs: (args) => run('nft', args),
     iptables: (args) => run('iptables-nft', ['-w', '5', ...args]),
+    ip6tables: (args) => run('ip6tables-nft', ['-w', '5', ...args]),
     ip: (args) => run('ip', args),
     sysctl(name) {
       try {

@@ -11,19 +11,13 @@
 // receive loop (a blocking recvfrom with a 200 ms SO_RCVTIMEO, run on the libuv thread pool by
 // koffi's async calls) matches replies by (source address, sequence). The payload is 128 bytes,
 // keepalived's ICMP_BUFSIZE.
-import koffi from 'koffi';
+import { libc as lib, lastErrno, AF_INET, AF_INET6, SOCK_DGRAM, SOCK_CLOEXEC, SOL_SOCKET, SO_BINDTODEVICE, EAGAIN } from './libc.ts';
 import { isIPv4, isIPv6 } from 'node:net';
 
-const AF_INET = 2;
-const AF_INET6 = 10;
-const SOCK_DGRAM = 2;
 const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
 const IPPROTO_ICMP = 1;
 const IPPROTO_ICMPV6 = 58;
-const SOL_SOCKET = 1;
 const SO_RCVTIMEO = 20;
-const EAGAIN = 11;
 
 const ICMP_ECHO = 8;
 const ICMP_ECHOREPLY = 0;
@@ -50,30 +44,15 @@ export interface PingSignal {
 export interface Pinger {
   /** Which socket kind serves `family` ('dgram' ping socket or 'raw'), or an error text. */
   readonly mode: (family: 4 | 6) => 'dgram' | 'raw' | string;
-  ping(address: string, timeoutMs: number, signal?: PingSignal): Promise<PingAnswer>;
+  /** `bind`: PING_CHECK's bind_if / bindto (check_ping.c), on a socket of their own. */
+  ping(address: string, timeoutMs: number, signal?: PingSignal, bind?: PingBind): Promise<PingAnswer>;
   close(): void;
 }
 
-interface Libc {
-  socket: (d: number, t: number, p: number) => number;
-  setsockopt: (fd: number, level: number, name: number, val: Uint8Array, len: number) => number;
-  sendto: (fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array, alen: number) => number | bigint;
-  recvfrom: { async: (...args: unknown[]) => void };
-  close: (fd: number) => number;
-}
-
-let libc: Libc | null = null;
-function lib(): Libc {
-  if (libc) return libc;
-  const l = koffi.load('libc.so.6');
-  libc = {
-    socket: l.func('int socket(int, int, int)'),
-    setsockopt: l.func('int setsockopt(int, int, int, const uint8_t *val, uint32_t len)'),
-    sendto: l.func('long sendto(int, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t alen)'),
-    recvfrom: l.func('long recvfrom(int, _Out_ uint8_t *buf, size_t len, int flags, _Out_ uint8_t *addr, _Inout_ uint32_t *alen)'),
-    close: l.func('int close(int)'),
-  } as Libc;
-  return libc;
+/** keepalived's bind_if (SO_BINDTODEVICE) and bindto for PING_CHECK. */
+export interface PingBind {
+  readonly bindIf?: string;
+  readonly bindto?: string;
 }
 
 /** RFC 1071 Internet checksum. */
@@ -230,7 +209,7 @@ class FamilySocket {
       signal?.addEventListener('abort', onAbort, { once: true });
       const n = Number(c.sendto(this.fd, msg, msg.length, 0, sa, sa.length));
       if (n < 0) {
-        finish({ verdict: 'unreachable', message: `sendto: errno ${koffi.errno()}` });
+        finish({ verdict: 'unreachable', message: `sendto: errno ${lastErrno()}` });
         return;
       }
       this.#receive();
@@ -250,9 +229,9 @@ class FamilySocket {
       }
       const n = Number(res);
       if (!err && n > 0) this.#dispatch(this.#buf.subarray(0, n), addrText(this.family, this.#from));
-      else if (n < 0 && koffi.errno() !== EAGAIN) {
+      else if (n < 0 && lastErrno() !== EAGAIN) {
         // A persistent error: fail everyone waiting rather than spin.
-        for (const p of [...this.#pending.values()]) p.resolve({ verdict: 'error', message: `recvfrom: errno ${koffi.errno()}` });
+        for (const p of [...this.#pending.values()]) p.resolve({ verdict: 'error', message: `recvfrom: errno ${lastErrno()}` });
       }
       this.#receive();
     });
@@ -278,17 +257,34 @@ class FamilySocket {
   }
 }
 
-function open(family: 4 | 6, rawOnly: boolean): FamilySocket | string {
+function open(family: 4 | 6, rawOnly: boolean, bind?: PingBind): FamilySocket | string {
   const c = lib();
   const domain = family === 4 ? AF_INET : AF_INET6;
   const proto = family === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
   let raw = false;
   let fd = rawOnly ? -1 : c.socket(domain, SOCK_DGRAM | SOCK_CLOEXEC, proto);
-  const why = rawOnly ? 'ping socket not tried' : fd < 0 ? `ping socket: errno ${koffi.errno()}` : '';
+  const why = rawOnly ? 'ping socket not tried' : fd < 0 ? `ping socket: errno ${lastErrno()}` : '';
   if (fd < 0) {
     fd = c.socket(domain, SOCK_RAW | SOCK_CLOEXEC, proto);
     raw = true;
-    if (fd < 0) return `${why}; raw socket: errno ${koffi.errno()} (needs CAP_NET_RAW or a gid in net.ipv4.ping_group_range)`;
+    if (fd < 0) return `${why}; raw socket: errno ${lastErrno()} (needs CAP_NET_RAW or a gid in net.ipv4.ping_group_range)`;
+  }
+  // check_ping.c: bind_if, then bindto, before the first echo; a failure is the checker's error.
+  if (bind?.bindIf) {
+    const name = new TextEncoder().encode(`${bind.bindIf}\0`);
+    if (c.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, name.length) < 0) {
+      const e = lastErrno();
+      c.close(fd);
+      return `Checker can't bind to device ${bind.bindIf}: errno ${e}`;
+    }
+  }
+  if (bind?.bindto) {
+    const sa = sockaddr(family, bind.bindto);
+    if (c.bind(fd, sa, sa.length) < 0) {
+      const e = lastErrno();
+      c.close(fd);
+      return `bind ${bind.bindto} failed: errno ${e}`;
+    }
   }
   // struct timeval { 0 s, 200 000 µs }: the blocking receive wakes at least that often.
   const tv = new Uint8Array(16);
@@ -299,12 +295,14 @@ function open(family: 4 | 6, rawOnly: boolean): FamilySocket | string {
 
 /** Open the shared pinger; sockets are created on first use per family. `rawOnly` skips ping sockets (tests). */
 export function createPinger(opts: { rawOnly?: boolean } = {}): Pinger {
-  const sockets = new Map<4 | 6, FamilySocket | string>();
-  const get = (family: 4 | 6) => {
-    let s = sockets.get(family);
+  // One socket per family, and one per family and bind options for checkers with bind_if/bindto.
+  const sockets = new Map<string, FamilySocket | string>();
+  const get = (family: 4 | 6, bind?: PingBind) => {
+    const key = bind && (bind.bindIf || bind.bindto) ? `${family}|${bind.bindIf ?? ''}|${bind.bindto ?? ''}` : `${family}`;
+    let s = sockets.get(key);
     if (s === undefined) {
-      s = open(family, opts.rawOnly ?? false);
-      sockets.set(family, s);
+      s = open(family, opts.rawOnly ?? false, key === `${family}` ? undefined : bind);
+      sockets.set(key, s);
     }
     return s;
   };
@@ -313,10 +311,10 @@ export function createPinger(opts: { rawOnly?: boolean } = {}): Pinger {
       const s = get(family);
       return typeof s === 'string' ? s : s.raw ? 'raw' : 'dgram';
     },
-    ping(address, timeoutMs, signal) {
+    ping(address, timeoutMs, signal, bind) {
       const family: 4 | 6 | null = isIPv4(address) ? 4 : isIPv6(address) ? 6 : null;
       if (family === null) return Promise.resolve({ verdict: 'error', message: `not an IP address: ${address}` });
-      const s = get(family);
+      const s = get(family, bind);
       if (typeof s === 'string') return Promise.resolve({ verdict: 'error', message: s });
       return s.ping(address, timeoutMs, signal);
     },

@@ -18,6 +18,9 @@ const malloc = lib.func('void *malloc(size_t)');
 const MSG_DONTWAIT = 0x40;
 const MSG_TRUNC = 0x20;
 const POLLIN = 0x1;
+const IPPROTO_IP = 0;
+const IP_TTL = 2;
+const IP_PKTINFO = 8;
 const IPPROTO_IPV6 = 41;
 const IPV6_PKTINFO = 50;
 const IPV6_HOPLIMIT = 52;
@@ -86,7 +89,9 @@ function readOne(s: Slot): Item | null {
   else if (family === 10) src = s.bytes.slice(OFF_NAME + 8, OFF_NAME + 24).buffer;
   let dst: ArrayBuffer | null = null;
   let hop: number | null = null;
-  if (s.kind === 'inet6') {
+  // Control messages: IPv6 (PKTINFO, HOPLIMIT), and IPv4 UDP sockets with IP_RECVTTL / IP_PKTINFO
+  // (bfd-socket.ts; raw IPv4 sockets enable neither and read the header instead).
+  if (s.kind === 'inet6' || s.kind === 'inet4') {
     const clen = Number(v.getBigUint64(OFF_MSG + 40, true));
     for (let o = 0; o + 16 <= clen;) {
       const cl = Number(v.getBigUint64(OFF_CTRL + o, true));
@@ -95,6 +100,9 @@ function readOne(s: Slot): Item | null {
       if (cl < 16) break;
       if (level === IPPROTO_IPV6 && type === IPV6_PKTINFO && cl >= 16 + 20) dst = s.bytes.slice(OFF_CTRL + o + 16, OFF_CTRL + o + 32).buffer;
       if (level === IPPROTO_IPV6 && type === IPV6_HOPLIMIT && cl >= 16 + 4) hop = v.getInt32(OFF_CTRL + o + 16, true);
+      if (level === IPPROTO_IP && type === IP_TTL && cl >= 16 + 4) hop = v.getInt32(OFF_CTRL + o + 16, true);
+      // struct in_pktinfo { int ipi_ifindex; in_addr ipi_spec_dst; in_addr ipi_addr; }: the header's destination.
+      if (level === IPPROTO_IP && type === IP_PKTINFO && cl >= 16 + 12) dst = s.bytes.slice(OFF_CTRL + o + 24, OFF_CTRL + o + 28).buffer;
       o += (cl + 7) & ~7;
     }
   }

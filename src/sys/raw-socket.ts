@@ -193,9 +193,9 @@ function isMulticast(b: Uint8Array): boolean {
 export interface Datagram {
   readonly data: Uint8Array;
   readonly src: Uint8Array | null;
-  /** IPv6: from IPV6_PKTINFO. (IPv4 raw sockets carry the destination in the IP header.) */
+  /** IPv6: from IPV6_PKTINFO; IPv4 UDP: from IP_PKTINFO. (IPv4 raw sockets carry the destination in the IP header.) */
   readonly dst: Uint8Array | null;
-  /** IPv6: from IPV6_HOPLIMIT. */
+  /** IPv6: from IPV6_HOPLIMIT; IPv4 UDP: from IP_TTL (IP_RECVTTL). */
   readonly hopLimit: number | null;
   /** MSG_TRUNC: the datagram was larger than the buffer. */
   readonly truncated: boolean;

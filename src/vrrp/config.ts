@@ -8,6 +8,7 @@ import { AUTH_TYPE, PRIO_OWNER, VRRP_AUTH_LEN, VRRP_MCAST4, VRRP_MCAST6, passwor
 import type { ChecksumCompat, UnicastPeer } from './receive-check.ts';
 import { TIMER_HZ, normaliseAdvertInt } from './timers.ts';
 import { parseVip, parseRouteOrRule, type Vip } from './vip.ts';
+import type { ResolvedTrackProcess } from './track-process.ts';
 
 // ---------------------------------------------------------------------------------------------- input
 
@@ -33,6 +34,22 @@ export interface VrrpGlobalDefs {
   /** notify_fifo / vrrp_notify_fifo: paths of FIFOs that receive state lines. */
   notify_fifo?: string;
   vrrp_notify_fifo?: string;
+  /** The account scripts run as when they name none (keepalived's script_user). */
+  script_user?: ScriptUserConfig;
+  /** Refuse to run scripts that are not safe to run as root (keepalived's enable_script_security). */
+  enable_script_security?: boolean;
+  /** Seconds: no BACKUP times out before start + this + its Master_Down_Interval (first start only). */
+  vrrp_startup_delay?: number;
+  /** Seconds between gratuitous ARPs / unsolicited NAs on one interface (0 = no limit); interfaces outside every garp_group. */
+  vrrp_garp_interval?: number;
+  vrrp_gna_interval?: number;
+}
+
+/** `garp_group { garp_interval S; gna_interval S; interface IF; interfaces { ... } }`: one limit shared by its interfaces. */
+export interface GarpGroupConfig {
+  garp_interval?: number;
+  gna_interval?: number;
+  interfaces: string[];
 }
 
 /** `track_interface { IF [weight W [reverse]] }` and the same shape for scripts and files. */
@@ -56,6 +73,13 @@ export interface VrrpScriptConfig {
   rise?: number;
   fall?: number;
   init_fail?: boolean;
+  /** `user USER [GROUP]`: run as this account (default: global_defs script_user, else keepalived_script, else ourselves). */
+  user?: ScriptUserConfig;
+}
+
+export interface ScriptUserConfig {
+  user: string;
+  group?: string;
 }
 
 /** `track_file NAME { file PATH; weight W [reverse]; init_file [VALUE] [overwrite] }`. */
@@ -117,6 +141,7 @@ export interface VrrpInstanceConfig {
   track_interface?: TrackRef[];
   track_script?: TrackRef[];
   track_file?: TrackRef[];
+  track_process?: TrackRef[];
   notify_master?: string;
   notify_backup?: string;
   notify_fault?: string;
@@ -136,6 +161,7 @@ export interface VrrpSyncGroupConfig {
   track_interface?: TrackRef[];
   track_script?: TrackRef[];
   track_file?: TrackRef[];
+  track_process?: TrackRef[];
   notify_master?: string;
   notify_backup?: string;
   notify_fault?: string;
@@ -145,12 +171,32 @@ export interface VrrpSyncGroupConfig {
   sync_group_tracking_weight?: boolean;
 }
 
+/** `vrrp_track_process NAME { process NAME [ARGS...]; param_match ...; weight W [reverse]; quorum N; quorum_max M; fork_delay S; terminate_delay S; full_command }`. */
+export interface TrackProcessConfig {
+  name: string;
+  process: string;
+  params?: string[];
+  param_match?: 'exact' | 'initial' | 'partial';
+  weight?: number;
+  reverse?: boolean;
+  /** Default 1. */
+  quorum?: number;
+  /** Default: no upper bound; 0 (with quorum 0) = up only while no such process runs. */
+  quorum_max?: number;
+  /** Seconds. */
+  fork_delay?: number;
+  terminate_delay?: number;
+  full_command?: boolean;
+}
+
 /** Everything VRRP reads from a keepalived.conf. */
 export interface VrrpConfig {
   global_defs?: VrrpGlobalDefs;
   vrrp_script?: VrrpScriptConfig[];
   track_file?: TrackFileConfig[];
   vrrp_sync_group?: VrrpSyncGroupConfig[];
+  vrrp_track_process?: TrackProcessConfig[];
+  garp_group?: GarpGroupConfig[];
   vrrp_instance: VrrpInstanceConfig[];
 }
 
@@ -222,6 +268,7 @@ export interface ResolvedInstance {
   readonly trackInterfaces: readonly ResolvedTrack[];
   readonly trackScripts: readonly ResolvedTrack[];
   readonly trackFiles: readonly ResolvedTrack[];
+  readonly trackProcesses: readonly ResolvedTrack[];
   readonly notify: NotifyScripts;
   readonly notifyPriorityChanges: boolean;
   readonly syncGroup: string | null;
@@ -237,6 +284,8 @@ export interface ResolvedScript {
   readonly rise: number;
   readonly fall: number;
   readonly initFail: boolean;
+  /** null = the global script_user / default account. */
+  readonly user?: ScriptUserConfig | null;
 }
 
 export interface ResolvedTrackFile {
@@ -254,13 +303,28 @@ export interface ResolvedSyncGroup {
   readonly trackInterfaces: readonly ResolvedTrack[];
   readonly trackScripts: readonly ResolvedTrack[];
   readonly trackFiles: readonly ResolvedTrack[];
+  readonly trackProcesses: readonly ResolvedTrack[];
   readonly notify: NotifyScripts;
 }
 
+/** Gratuitous ARP / NA rate limit in µs (0 = none); `interfaces` null = each interface outside every group, on its own. */
+export interface GarpLimit {
+  readonly garpIntervalUs: number;
+  readonly gnaIntervalUs: number;
+  readonly interfaces: readonly string[] | null;
+}
+
 export interface ResolvedVrrp {
+  /** vrrp_startup_delay in µs (0 = none). */
+  readonly startupDelayUs: number;
+  readonly scriptUser: ScriptUserConfig | null;
+  readonly scriptSecurity: boolean;
+  /** garp_group blocks, then the global vrrp_garp_interval / vrrp_gna_interval (interfaces null). */
+  readonly garpLimits: readonly GarpLimit[];
   readonly instances: readonly ResolvedInstance[];
   readonly scripts: readonly ResolvedScript[];
   readonly trackFiles: readonly ResolvedTrackFile[];
+  readonly trackProcesses: readonly ResolvedTrackProcess[];
   readonly syncGroups: readonly ResolvedSyncGroup[];
   readonly notifyFifos: readonly string[];
   readonly routerId: string | null;
@@ -293,6 +357,16 @@ function notifyOf(c: { notify_master?: string; notify_backup?: string; notify_fa
   };
 }
 
+/** track_process refs: the block's weight and reverse unless the reference gives its own (vrrp_track.c). */
+function processTracks(list: TrackRef[] | undefined, defs: readonly ResolvedTrackProcess[]): ResolvedTrack[] {
+  return (list ?? []).flatMap((t) => {
+    const d = defs.find((p) => p.name === t.name);
+    if (!d) return [];
+    const reverse = t.reverse ?? (t.weight === undefined ? d.reverse : false);
+    return [{ name: t.name, weight: t.weight ?? d.weight, multiplier: reverse ? -1 as const : 1 as const }];
+  });
+}
+
 function tracks(list: TrackRef[] | undefined, dfltWeight: (name: string) => number): ResolvedTrack[] {
   return (list ?? []).map((t) => ({ name: t.name, weight: t.weight ?? dfltWeight(t.name), multiplier: t.reverse ? -1 : 1 }));
 }
@@ -303,6 +377,7 @@ function tracks(list: TrackRef[] | undefined, dfltWeight: (name: string) => numb
  */
 export function resolveVrrpConfig(cfg: VrrpConfig): Resolution {
   const diags: VrrpDiagnostic[] = [];
+  const us = (sec: number | undefined): number => (sec !== undefined && sec > 0 ? Math.round(sec * TIMER_HZ) : 0);
   const g = cfg.global_defs ?? {};
   const group4 = parseAddr(g.vrrp_mcast_group4 ?? VRRP_MCAST4);
   const group6 = parseAddr(g.vrrp_mcast_group6 ?? VRRP_MCAST6);
@@ -325,13 +400,27 @@ export function resolveVrrpConfig(cfg: VrrpConfig): Resolution {
     const timeout = num(s.timeout, interval);
     scripts.push({
       name: s.name, script: s.script, intervalUs: Math.round(interval * TIMER_HZ), timeoutUs: Math.round(timeout * TIMER_HZ),
-      weight, reverse: s.reverse ?? false, rise, fall, initFail: s.init_fail ?? false,
+      weight, reverse: s.reverse ?? false, rise, fall, initFail: s.init_fail ?? false, user: s.user ?? null,
     });
   }
   const trackFiles: ResolvedTrackFile[] = (cfg.track_file ?? []).map((f) => ({
     name: f.name, file: f.file, weight: num(f.weight, 1), reverse: f.reverse ?? false,
     initValue: f.init_file ? f.init_file.value ?? 0 : null, initOverwrite: f.init_file?.overwrite ?? false,
   }));
+
+  const trackProcesses: ResolvedTrackProcess[] = (cfg.vrrp_track_process ?? []).map((t) => {
+    const full = t.full_command ?? false;
+    const params = t.params ?? [];
+    const paramMatch = t.param_match ?? (params.length > 0 ? 'exact' : null);
+    const quorum = t.quorum_max === 0 ? 0 : num(t.quorum, 1);
+    return {
+      name: t.name, process: t.process, params, paramMatch, weight: num(t.weight, 0), reverse: t.reverse ?? false, quorum,
+      quorumMax: t.quorum_max === undefined || (t.quorum_max === 0 && t.quorum !== undefined && t.quorum > 0) ? Infinity : t.quorum_max,
+      forkDelayUs: us(t.fork_delay), terminateDelayUs: us(t.terminate_delay),
+      // keepalived (vrrp_parser.c): parameters or param_match compare argv[0], not the 15-byte comm.
+      fullCommand: full || paramMatch !== null,
+    };
+  });
 
   const groupOf = new Map<string, string>();
   const syncGroups: ResolvedSyncGroup[] = [];
@@ -359,6 +448,7 @@ export function resolveVrrpConfig(cfg: VrrpConfig): Resolution {
       trackInterfaces: tracks(sg.track_interface, () => 0).map((t) => (sg.sync_group_tracking_weight ? t : { ...t, weight: 0 })),
       trackScripts: tracks(sg.track_script, sw).map((t) => (sg.sync_group_tracking_weight ? t : { ...t, weight: 0 })),
       trackFiles: tracks(sg.track_file, () => 0).map((t) => (sg.sync_group_tracking_weight ? t : { ...t, weight: 0 })),
+      trackProcesses: processTracks(sg.track_process, trackProcesses).map((t) => (sg.sync_group_tracking_weight ? t : { ...t, weight: 0 })),
       notify: notifyOf(sg),
     });
   }
@@ -372,7 +462,7 @@ export function resolveVrrpConfig(cfg: VrrpConfig): Resolution {
     }
     seen.add(ic.name);
     const sg = groupOf.has(ic.name) ? cfg.vrrp_sync_group?.find((s) => s.name === groupOf.get(ic.name)) : undefined;
-    const r = resolveInstance(ic, g, { mcastGroup4, mcastGroup6, scripts, trackFiles, syncGroup: groupOf.get(ic.name) ?? null, groupTrackingWeight: sg?.sync_group_tracking_weight ?? false }, diags);
+    const r = resolveInstance(ic, g, { mcastGroup4, mcastGroup6, scripts, trackFiles, trackProcesses, syncGroup: groupOf.get(ic.name) ?? null, groupTrackingWeight: sg?.sync_group_tracking_weight ?? false }, diags);
     if (r) instances.push(r);
   }
   // Two instances on one interface and family with the same VRID would answer each other's adverts.
@@ -386,7 +476,18 @@ export function resolveVrrpConfig(cfg: VrrpConfig): Resolution {
     }
   }
   const fifos = [g.notify_fifo, g.vrrp_notify_fifo].filter((f): f is string => typeof f === 'string');
-  return { vrrp: { instances, scripts, trackFiles, syncGroups, notifyFifos: fifos, routerId: g.router_id ?? null }, diagnostics: diags };
+  const garpLimits: GarpLimit[] = (cfg.garp_group ?? []).map((x) => ({ garpIntervalUs: us(x.garp_interval), gnaIntervalUs: us(x.gna_interval), interfaces: [...x.interfaces] }));
+  if (us(g.vrrp_garp_interval) > 0 || us(g.vrrp_gna_interval) > 0) {
+    garpLimits.push({ garpIntervalUs: us(g.vrrp_garp_interval), gnaIntervalUs: us(g.vrrp_gna_interval), interfaces: null });
+  }
+  return {
+    vrrp: {
+      startupDelayUs: us(g.vrrp_startup_delay), garpLimits, trackProcesses,
+      scriptUser: g.script_user ?? null, scriptSecurity: g.enable_script_security ?? false,
+      instances, scripts, trackFiles, syncGroups, notifyFifos: fifos, routerId: g.router_id ?? null,
+    },
+    diagnostics: diags,
+  };
 }
 
 function parseAddrOrThrow(text: string): Addr {
@@ -400,6 +501,7 @@ interface Context {
   readonly mcastGroup6: Addr;
   readonly scripts: readonly ResolvedScript[];
   readonly trackFiles: readonly ResolvedTrackFile[];
+  readonly trackProcesses: readonly ResolvedTrackProcess[];
   readonly syncGroup: string | null;
   readonly groupTrackingWeight: boolean;
 }
@@ -616,16 +718,19 @@ function resolveInstance(ic: VrrpInstanceConfig, g: VrrpGlobalDefs, ctx: Context
   });
   for (const t of trackScripts) if (!ctx.scripts.some((s) => s.name === t.name)) err('SCRIPT_UNKNOWN', 'track_script', `track_script ${t.name} not found`);
   for (const t of trackFiles) if (!ctx.trackFiles.some((f) => f.name === t.name)) err('TRACK_FILE_UNKNOWN', 'track_file', `track_file ${t.name} not found`);
-  for (const t of [...trackInterfaces, ...trackScripts, ...trackFiles]) {
+  let trackProcesses = processTracks(ic.track_process, ctx.trackProcesses);
+  for (const t of ic.track_process ?? []) if (!ctx.trackProcesses.some((p) => p.name === t.name)) err('TRACK_PROCESS_UNKNOWN', 'track_process', `track_process ${t.name} not found`);
+  for (const t of [...trackInterfaces, ...trackScripts, ...trackFiles, ...trackProcesses]) {
     if (!intIn(t.weight, -254, 254)) err('VALUE_INVALID', 'track weight', `weight ${t.weight} of ${t.name} out of range`);
   }
   if (ctx.syncGroup && !ctx.groupTrackingWeight) {
-    const weighted = [...trackInterfaces, ...trackScripts, ...trackFiles].filter((t) => t.weight !== 0);
+    const weighted = [...trackInterfaces, ...trackScripts, ...trackFiles, ...trackProcesses].filter((t) => t.weight !== 0);
     if (weighted.length) {
       warn('SYNC_GROUP_WEIGHT_IGNORED', 'track_*', `sync group ${ctx.syncGroup} member: weighted trackers ${weighted.map((t) => t.name).join(', ')} set to weight 0`);
       trackInterfaces = trackInterfaces.map((t) => ({ ...t, weight: 0 }));
       trackScripts = trackScripts.map((t) => ({ ...t, weight: 0 }));
       trackFiles = trackFiles.map((t) => ({ ...t, weight: 0 }));
+      trackProcesses = trackProcesses.map((t) => ({ ...t, weight: 0 }));
     }
   }
 
@@ -658,7 +763,7 @@ function resolveInstance(ic: VrrpInstanceConfig, g: VrrpGlobalDefs, ctx: Context
     checkUnicastSrc: ic.check_unicast_src ?? g.vrrp_check_unicast_src ?? false, checksumCompat, nopreempt,
     preemptDelayUs: Math.round(preemptDelay * TIMER_HZ), skipCheckAdvAddr: ic.skip_check_adv_addr ?? g.vrrp_skip_check_adv_addr ?? false,
     strict, garp, lowerPrioNoAdvert, higherPrioSendAdvert, dontTrackPrimary: ic.dont_track_primary ?? false,
-    trackInterfaces, trackScripts, trackFiles, notify: notifyOf(ic),
+    trackInterfaces, trackScripts, trackFiles, trackProcesses, notify: notifyOf(ic),
     notifyPriorityChanges: ic.notify_priority_changes ?? g.vrrp_notify_priority_changes ?? false,
     syncGroup: ctx.syncGroup,
   };

@@ -17,6 +17,7 @@ export const VRRP_ERRORS = {
   DUPLICATE_INSTANCE: { severity: 'error', text: 'two instances share a name, or a VRID on the same interface and family' },
   SCRIPT_UNKNOWN: { severity: 'error', text: 'track_script names no vrrp_script' },
   TRACK_FILE_UNKNOWN: { severity: 'error', text: 'track_file names no track_file block' },
+  TRACK_PROCESS_UNKNOWN: { severity: 'error', text: 'track_process names no vrrp_track_process block' },
   // Configuration, corrected and reported (keepalived's "... - resetting", "rounding", "ignoring").
   ADVERT_INT_ROUNDED: { severity: 'warning', text: 'advert_int rounded to what the version can carry' },
   AUTH_IGNORED: { severity: 'warning', text: 'authentication ignored (VRRPv3, strict mode, IPv6 AH, or no password)' },

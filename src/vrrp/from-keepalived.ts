@@ -116,6 +116,7 @@ export function vrrpConfigFromKeepalived(m: KeepalivedConfig): VrrpConfig {
     track_interface: refs(v.trackInterfaces),
     track_script: refs(v.trackScripts),
     track_file: refs(v.trackFiles),
+    track_process: refs(v.trackProcesses),
     ...notify(v.notify),
     notify_master_rx_lower_pri: scriptText(v.notifyMasterRxLowerPri),
     notify_priority_changes: v.notifyPriorityChanges,
@@ -128,6 +129,7 @@ export function vrrpConfigFromKeepalived(m: KeepalivedConfig): VrrpConfig {
     track_interface: refs(s.trackInterfaces),
     track_script: refs(s.trackScripts),
     track_file: refs(s.trackFiles),
+    track_process: refs(s.trackProcesses),
     ...notify(s.notify),
     notify_priority_changes: s.notifyPriorityChanges ?? undefined,
     sync_group_tracking_weight: s.trackingWeight,
@@ -153,16 +155,40 @@ export function vrrpConfigFromKeepalived(m: KeepalivedConfig): VrrpConfig {
       vrrp_notify_priority_changes: g.vrrpNotifyPriorityChanges,
       notify_fifo: g.notifyFifo?.path,
       vrrp_notify_fifo: g.vrrpNotifyFifo?.path,
+      vrrp_startup_delay: startupDelay(g.other.get('vrrp_startup_delay')),
+      script_user: g.scriptUser ? { user: g.scriptUser.user, ...(g.scriptUser.group ? { group: g.scriptUser.group } : {}) } : undefined,
+      enable_script_security: g.enableScriptSecurity,
+      vrrp_garp_interval: g.vrrpGarpIntervalUs / 1_000_000,
+      vrrp_gna_interval: g.vrrpGnaIntervalUs / 1_000_000,
     },
+    garp_group: m.garpGroups.map((x) => ({
+      garp_interval: x.garpIntervalUs === null ? undefined : x.garpIntervalUs / 1_000_000,
+      gna_interval: x.gnaIntervalUs === null ? undefined : x.gnaIntervalUs / 1_000_000,
+      interfaces: [...x.interfaces],
+    })),
     vrrp_script: m.vrrpScripts.map((s) => ({
       name: s.name, script: scriptText(s.script) ?? '', interval: s.intervalS, timeout: s.timeoutS, weight: s.weight,
       reverse: s.weightReverse, rise: s.rise, fall: s.fall, init_fail: s.initFail,
+      user: s.script.user ? { user: s.script.user, ...(s.script.group ? { group: s.script.group } : {}) } : undefined,
     })),
     track_file: m.trackFiles.map((f) => ({
       name: f.name, file: f.file, weight: f.weight, reverse: f.weightReverse,
       init_file: f.initFile ? { value: f.initFile.value, overwrite: f.initFile.overwrite } : undefined,
     })),
     vrrp_sync_group: groups,
+    vrrp_track_process: m.trackProcesses.map((p) => ({
+      name: p.name, process: p.process, params: [...p.params], param_match: p.paramMatch ?? undefined,
+      weight: p.weight, reverse: p.weightReverse, full_command: p.fullCommand,
+      // The loader keeps quorum_max 0 for "not set" unless quorum_max 0 was written (then quorum is 0 too).
+      quorum: p.quorum, quorum_max: p.quorumMax === 0 && p.quorum > 0 ? undefined : p.quorumMax,
+      fork_delay: p.forkDelayUs / 1_000_000, terminate_delay: p.terminateDelayUs / 1_000_000,
+    })),
     vrrp_instance: instances,
   };
+}
+
+/** vrrp_startup_delay SECONDS is kept as written by the loader (global_parser.c: a decimal, µs precision). */
+function startupDelay(words: readonly string[] | undefined): number | undefined {
+  const v = words?.[0] === undefined ? Number.NaN : Number(words[0]);
+  return Number.isFinite(v) && v > 0 ? v : undefined;
 }

@@ -121,6 +121,11 @@ export interface SyncContext {
 
 export interface StepContext {
   readonly sync?: SyncContext;
+  /**
+   * vrrp_startup_delay: until this time (µs) a BACKUP's Master_Down timer counts from it instead of from
+   * now (vrrp_scheduler.c vrrp_init_instance_sands with vrrp_delayed_start_time).
+   */
+  readonly delayedStartUntil?: number;
 }
 
 export interface StepResult {
@@ -223,7 +228,10 @@ class Stepper {
   /** vrrp_init_instance_sands. */
   initSands(): void {
     if (this.s.state === 'MASTER') this.s.sands = this.now + this.cfg.adverIntUs;
-    else if (this.s.state === 'BACKUP') this.s.sands = this.now + this.s.msDownTimerUs;
+    else if (this.s.state === 'BACKUP') {
+      const until = this.ctx.delayedStartUntil;
+      this.s.sands = (until !== undefined && this.now < until ? until : this.now) + this.s.msDownTimerUs;
+    }
     else this.s.sands = null;
   }
 

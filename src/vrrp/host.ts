@@ -6,6 +6,8 @@ import type { Datagram, RawSocketOptions, VrrpSocket } from '../sys/raw-socket.t
 import type { IpRunner } from '../sys/ip.ts';
 import type { FrameSender } from '../sys/garp.ts';
 import type { NetlinkEvent } from '../sys/netlink.ts';
+import type { ProcessEntry } from '../sys/proc-scan.ts';
+import type { ScriptCheck, ScriptIdentity } from '../sys/exec.ts';
 
 export interface TimerHandle {
   cancel(): void;
@@ -36,11 +38,22 @@ export interface VrrpHost {
   openFrameSender(): FrameSender | null;
   /** Null when link events are unavailable (then links are re-read periodically). */
   watchLinks(onEvents: (events: NetlinkEvent[]) => void): { close(): Promise<void> } | null;
-  /** Run a command (argv[0] is the program; no shell). `timeoutMs` null: no limit. */
-  exec(argv: readonly string[], timeoutMs: number | null): Promise<ExecResult>;
+  /** Run a command (argv[0] is the program; no shell). `timeoutMs` null: no limit; `identity`: the uid/gid to run as. */
+  exec(argv: readonly string[], timeoutMs: number | null, identity?: ScriptIdentity): Promise<ExecResult>;
+  /**
+   * keepalived's script accounts and checks (src/sys/exec.ts): the identity for `user` (null = the
+   * default account; null result = no such account) and whether argv0 may run as it. Absent: scripts
+   * run as keepvs's own user, unchecked.
+   */
+  readonly scripts?: {
+    identity(user: { user: string; group?: string } | null, security: boolean): ScriptIdentity | null;
+    check(argv0: string, identity: ScriptIdentity, security: boolean): ScriptCheck;
+  };
   writeFifo(path: string, line: string): void;
   readFile(path: string): string | null;
   writeFile(path: string, text: string): void;
   watchFile(path: string, onChange: () => void): { close(): void };
+  /** The running processes (track_process); absent where they cannot be read. */
+  listProcesses?(): readonly ProcessEntry[];
   log(level: LogLevel, message: string): void;
 }

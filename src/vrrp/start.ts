@@ -13,6 +13,8 @@ import { VrrpProcess, type TransitionEvent } from './vrrp-process.ts';
 export interface StartVrrpOptions {
   readonly log: (level: LogLevel, message: string) => void;
   readonly onTransition?: (e: TransitionEvent) => void;
+  /** The data plane's hook: the addresses held now (VrrpProcessOptions.onHeldChange). */
+  readonly onHeldChange?: (held: ReadonlySet<string>) => void;
   /** Tests pass a fake host. */
   readonly host?: VrrpHost;
 }
@@ -27,7 +29,27 @@ export async function startVrrp(model: KeepalivedConfig, o: StartVrrpOptions): P
   const res = resolveVrrpConfig(vrrpConfigFromKeepalived(model));
   const errors = res.diagnostics.filter((d) => d.severity === 'error');
   if (res.vrrp.instances.length === 0) return { process: null, errors };
-  const proc = new VrrpProcess(res.vrrp, o.host ?? createSystemHost({ log: o.log }), { onTransition: o.onTransition });
+  const proc = new VrrpProcess(res.vrrp, o.host ?? createSystemHost({ log: o.log }), { onTransition: o.onTransition, onHeldChange: o.onHeldChange });
   await proc.start();
   return { process: proc, errors };
+}
+
+/**
+ * SIGHUP: the running process continues with the reloaded file's instances (VrrpProcess.reload, as
+ * keepalived reloads its VRRP process). The returned errors are the instances the new file cannot run.
+ */
+export async function reloadVrrp(proc: VrrpProcess, model: KeepalivedConfig): Promise<readonly VrrpDiagnostic[]> {
+  const res = resolveVrrpConfig(vrrpConfigFromKeepalived(model));
+  await proc.reload(res.vrrp);
+  return res.diagnostics.filter((d) => d.severity === 'error');
+}
+
+/**
+ * The addresses the file's VRRP instances manage (Addr.text of every virtual_ipaddress and
+ * virtual_ipaddress_excluded of an instance that runs), before VRRP starts: the data plane must not
+ * try to serve them until an instance holds them.
+ */
+export function vrrpManagedAddresses(model: KeepalivedConfig): Set<string> {
+  const res = resolveVrrpConfig(vrrpConfigFromKeepalived(model));
+  return new Set(res.vrrp.instances.flatMap((c) => [...c.vips, ...c.evips].map((v) => v.addr.text)));
 }

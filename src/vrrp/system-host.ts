@@ -1,5 +1,7 @@
 // The real VrrpHost: monotonic clock and timers, raw sockets, `ip`, AF_PACKET frames, netlink link
 // events (src/sys), scripts run without a shell, FIFOs and watched files.
+import { readProcesses } from '../sys/proc-scan.ts';
+import { checkScriptSecurity, defaultScriptUser, lookupScriptUser, type ScriptIdentity } from '../sys/exec.ts';
 import { spawn } from 'node:child_process';
 import { constants, existsSync, openSync, readFileSync, watch, writeFileSync, writeSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -27,13 +29,16 @@ export interface SystemHostOptions {
 }
 
 /** Run argv with an optional timeout: SIGTERM to its process group, SIGKILL 2 s later (keepalived's sequence). */
-export function execCommand(argv: readonly string[], timeoutMs: number | null): Promise<ExecResult> {
+export function execCommand(argv: readonly string[], timeoutMs: number | null, identity?: ScriptIdentity): Promise<ExecResult> {
   return new Promise((resolve) => {
     let timedOut = false;
     let killer: NodeJS.Timeout | null = null;
     let child;
     try {
-      child = spawn(argv[0], argv.slice(1), { stdio: 'ignore', detached: true });
+      // script_user: switch only when it differs from ours (spawn needs CAP_SETUID/SETGID for that).
+      const uid = identity && identity.uid !== process.getuid?.() ? identity.uid : undefined;
+      const gid = identity && identity.gid !== process.getgid?.() ? identity.gid : undefined;
+      child = spawn(argv[0], argv.slice(1), { stdio: 'ignore', detached: true, uid, gid });
     } catch (e) {
       resolve({ code: null, signal: null, timedOut: false, error: (e as Error).message });
       return;
@@ -86,6 +91,11 @@ export function createSystemHost(o: SystemHostOptions): VrrpHost {
       }
     },
     exec: execCommand,
+    listProcesses: () => readProcesses(),
+    scripts: {
+      identity: (user, security) => (user ? lookupScriptUser(user.user, user.group) : defaultScriptUser(security)),
+      check: checkScriptSecurity,
+    },
     writeFifo(path, line) {
       let fd = fifos.get(path);
       if (fd === undefined) {

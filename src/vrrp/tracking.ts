@@ -6,7 +6,8 @@
 import type { ResolvedInstance, ResolvedScript, ResolvedSyncGroup, ResolvedTrack, ResolvedTrackFile } from './config.ts';
 import type { TrackingTotals } from './fsm.ts';
 
-export type ScriptStatus = 'unknown' | 'ok' | 'fail';
+/** 'disabled': refused by the script checks (script_user, enable_script_security); it does not count at all. */
+export type ScriptStatus = 'unknown' | 'ok' | 'fail' | 'disabled';
 
 /** What every tracked object reports right now. */
 export interface TrackerStatuses {
@@ -15,6 +16,8 @@ export interface TrackerStatuses {
   readonly scripts: ReadonlyMap<string, ScriptStatus>;
   /** track_file name → the integer read from the file. */
   readonly files: ReadonlyMap<string, number>;
+  /** vrrp_track_process name → has quorum (track-process.ts). Missing = no quorum. */
+  readonly processes?: ReadonlyMap<string, boolean>;
 }
 
 /** Contribution of one weighted up/down tracker (the same rule for interfaces and scripts). */
@@ -24,12 +27,15 @@ function weighted(t: ResolvedTrack, up: boolean): number {
 }
 
 /** The trackers that apply to an instance: its own plus its sync group's, and its interface (unless dont_track_primary). */
-export function trackersOf(inst: ResolvedInstance, group: ResolvedSyncGroup | null): { interfaces: ResolvedTrack[]; scripts: ResolvedTrack[]; files: ResolvedTrack[] } {
+export function trackersOf(inst: ResolvedInstance, group: ResolvedSyncGroup | null): { interfaces: ResolvedTrack[]; scripts: ResolvedTrack[]; files: ResolvedTrack[]; processes: ResolvedTrack[] } {
   const interfaces = [...inst.trackInterfaces, ...(group?.trackInterfaces ?? [])];
   if (inst.interface && !inst.dontTrackPrimary && !interfaces.some((t) => t.name === inst.interface && t.weight === 0)) {
     interfaces.push({ name: inst.interface, weight: 0, multiplier: 1 });
   }
-  return { interfaces, scripts: [...inst.trackScripts, ...(group?.trackScripts ?? [])], files: [...inst.trackFiles, ...(group?.trackFiles ?? [])] };
+  return {
+    interfaces, scripts: [...inst.trackScripts, ...(group?.trackScripts ?? [])], files: [...inst.trackFiles, ...(group?.trackFiles ?? [])],
+    processes: [...inst.trackProcesses, ...(group?.trackProcesses ?? [])],
+  };
 }
 
 export function trackingTotals(inst: ResolvedInstance, group: ResolvedSyncGroup | null, st: TrackerStatuses): TrackingTotals {
@@ -46,12 +52,20 @@ export function trackingTotals(inst: ResolvedInstance, group: ResolvedSyncGroup 
   }
   for (const s of t.scripts) {
     const status = st.scripts.get(s.name) ?? 'unknown';
+    if (status === 'disabled') continue;
     if (s.weight === 0) {
       if (status === 'unknown') initPending++;
       else if ((status === 'ok') !== (s.multiplier === 1)) faults++;
     } else if (!owner && status !== 'unknown') {
       total += weighted(s, status === 'ok');
     }
+  }
+  // vrrp_track.c process_update_track_process_status: the same up/down rule as an interface.
+  for (const p of t.processes) {
+    const up = st.processes?.get(p.name) ?? false;
+    if (p.weight === 0) {
+      if (up !== (p.multiplier === 1)) faults++;
+    } else if (!owner) total += weighted(p, up);
   }
   for (const f of t.files) {
     const value = st.files.get(f.name) ?? 0;

@@ -8,7 +8,7 @@ import type { Datagram, VrrpSocket } from '../sys/raw-socket.ts';
 import type { FrameSender } from '../sys/garp.ts';
 import { readLinks, type LinkInfo } from '../sys/ip.ts';
 import type { NetlinkEvent } from '../sys/netlink.ts';
-import type { ResolvedInstance, ResolvedScript, ResolvedSyncGroup, ResolvedTrackFile, ResolvedVrrp, VrrpStateName } from './config.ts';
+import type { GarpLimit, ResolvedInstance, ResolvedScript, ResolvedSyncGroup, ResolvedTrackFile, ResolvedVrrp, VrrpStateName } from './config.ts';
 import type { DropReason } from './drop-reasons.ts';
 import { encodeAhPacket } from './ah.ts';
 import {
@@ -25,6 +25,15 @@ import {
   initialScriptCounter, scriptOutcome, scriptStatus, trackingTotals, type ScriptCounter, type ScriptStatus, type TrackerStatuses,
 } from './tracking.ts';
 import { splitWords, vipAddArgs, vipDelArgs, vipDev, type Vip } from './vip.ts';
+import type { ScriptIdentity } from '../sys/exec.ts';
+import { addressDiff, carryScriptCounter, keepsState, matchInstance, reloadedState } from './reload.ts';
+import { countMatches, initialProcessTracker, stepProcessTracker, type ProcessTrackerState, type ResolvedTrackProcess } from './track-process.ts';
+
+/**
+ * How often /proc is read for track_process. keepalived is told at once by the kernel's proc connector
+ * (CAP_NET_ADMIN, netlink); a poll notices a fork or an exit up to this much later.
+ */
+export const PROCESS_POLL_US = 1_000_000;
 
 /** Counters per instance (keepalived vrrp_stats names) plus drops by reason. */
 export interface InstanceStats {
@@ -87,6 +96,8 @@ interface InstanceRuntime {
   group: GroupRuntime | null;
   lastDropLog: Map<DropReason, { at: number; suppressed: number }>;
   localAddr: Addr | null;
+  /** Its addresses that are on the interfaces (added as MASTER, not yet released): the data plane may serve them. */
+  held: readonly string[];
 }
 
 interface GroupRuntime {
@@ -95,11 +106,23 @@ interface GroupRuntime {
   readonly members: InstanceRuntime[];
 }
 
+/** One interface's (or garp_group's) gratuitous ARP / NA spacing and when the next frame may leave (µs, 0 = now). */
+interface GarpLimiter {
+  readonly garpUs: number;
+  readonly gnaUs: number;
+  garpNext: number;
+  gnaNext: number;
+}
+
 interface ScriptRuntime {
   readonly cfg: ResolvedScript;
   counter: ScriptCounter;
   running: boolean;
   timer: TimerHandle | null;
+  /** The account it runs as (script_user); undefined = ours. */
+  identity?: ScriptIdentity;
+  /** Refused by the script checks (enable_script_security, not found): not run, not tracked. */
+  disabled?: boolean;
 }
 
 const ZERO_COUNTERS = (): Record<VrrpCounter, number> => ({
@@ -109,11 +132,16 @@ const ZERO_COUNTERS = (): Record<VrrpCounter, number> => ({
 export interface VrrpProcessOptions {
   /** Observer for state changes. */
   readonly onTransition?: (e: TransitionEvent) => void;
+  /**
+   * The held addresses changed: called after a new MASTER's addresses were added, and as soon as a
+   * MASTER decides to release them (before they are removed), with every address held now.
+   */
+  readonly onHeldChange?: (held: ReadonlySet<string>) => void;
 }
 
 export class VrrpProcess {
   private readonly host: VrrpHost;
-  private readonly cfg: ResolvedVrrp;
+  private cfg: ResolvedVrrp;
   private readonly instances: InstanceRuntime[] = [];
   private readonly groups: GroupRuntime[] = [];
   private readonly pools = new Map<string, Pooled>();
@@ -125,8 +153,16 @@ export class VrrpProcess {
   private linkPoll: TimerHandle | null = null;
   private frames: FrameSender | null = null;
   private readonly unclaimed: Partial<Record<DropReason, number>> = {};
+  private limiters = new Map<string, GarpLimiter | null>();
+  private groupLimiters = new Map<GarpLimit, GarpLimiter>();
+  private readonly pendingAnnounce = new Map<string, { rt: InstanceRuntime; addr: Addr; dev: string }>();
+  private announceTimer: TimerHandle | null = null;
+  private readonly procTrackers = new Map<string, { cfg: ResolvedTrackProcess; state: ProcessTrackerState }>();
+  private procPoll: TimerHandle | null = null;
   private readonly opts: VrrpProcessOptions;
   private started = false;
+  /** vrrp_startup_delay's end (µs), set at the first start only; undefined = none. */
+  private delayedStartUntil: number | undefined = undefined;
   private stopping: Promise<void> | null = null;
   private readonly pendingExec = new Set<Promise<unknown>>();
 
@@ -146,6 +182,10 @@ export class VrrpProcess {
     if (this.started) throw new Error('VRRP process already started');
     this.started = true;
     const h = this.host;
+    if (this.cfg.startupDelayUs > 0) {
+      this.delayedStartUntil = this.now() + this.cfg.startupDelayUs;
+      h.log('info', `Delaying startup for ${this.cfg.startupDelayUs / 1_000_000} seconds`);
+    }
     try {
       this.setLinks(await readLinks(h.ip));
     } catch (e) {
@@ -158,21 +198,11 @@ export class VrrpProcess {
 
     for (const f of this.cfg.trackFiles) this.setupTrackFile(f);
     for (const s of this.cfg.scripts) this.scripts.set(s.name, { cfg: s, counter: initialScriptCounter(s), running: false, timer: null });
+    this.checkScripts();
+    this.setupProcessTrackers(new Map());
 
-    for (const ic of this.cfg.instances) {
-      const rt: InstanceRuntime = {
-        cfg: ic, state: undefined as unknown as InstanceState, timer: null, pool: null, ipId: 0, chain: Promise.resolve(),
-        stats: { counters: ZERO_COUNTERS(), drops: {}, sendErrors: 0, ipErrors: 0 }, lastTransitionUs: this.now(), group: null,
-        lastDropLog: new Map(), localAddr: null,
-      };
-      this.instances.push(rt);
-    }
-    for (const g of this.cfg.syncGroups) {
-      const members = g.members.map((m) => this.instances.find((i) => i.cfg.name === m)).filter((x): x is InstanceRuntime => !!x);
-      const gr: GroupRuntime = { cfg: g, state: 'BACKUP', members };
-      for (const m of members) m.group = gr;
-      this.groups.push(gr);
-    }
+    for (const ic of this.cfg.instances) this.instances.push(this.newRuntime(ic));
+    this.buildGroups();
     for (const rt of this.instances) {
       rt.localAddr = this.localAddrOf(rt.cfg);
       rt.state = initialState(rt.cfg, this.totalsOf(rt), rt.localAddr);
@@ -193,6 +223,23 @@ export class VrrpProcess {
     for (const s of this.scripts.values()) this.runScript(s);
   }
 
+  private newRuntime(ic: ResolvedInstance): InstanceRuntime {
+    return {
+      cfg: ic, state: undefined as unknown as InstanceState, timer: null, pool: null, ipId: 0, chain: Promise.resolve(),
+      stats: { counters: ZERO_COUNTERS(), drops: {}, sendErrors: 0, ipErrors: 0 }, lastTransitionUs: this.now(), group: null,
+      lastDropLog: new Map(), localAddr: null, held: [],
+    };
+  }
+
+  private buildGroups(): void {
+    for (const g of this.cfg.syncGroups) {
+      const members = g.members.map((m) => this.instances.find((i) => i.cfg.name === m)).filter((x): x is InstanceRuntime => !!x);
+      const gr: GroupRuntime = { cfg: g, state: 'BACKUP', members };
+      for (const m of members) m.group = gr;
+      this.groups.push(gr);
+    }
+  }
+
   // -------------------------------------------------------------------------------------------- state
 
   private syncContext(rt: InstanceRuntime): SyncContext | undefined {
@@ -211,7 +258,7 @@ export class VrrpProcess {
   private apply(rt: InstanceRuntime, event: VrrpEvent, react = true): void {
     const now = this.now();
     const prev = rt.state.state;
-    const ctx: StepContext = { sync: this.syncContext(rt) };
+    const ctx: StepContext = { sync: this.syncContext(rt), delayedStartUntil: this.delayedStartUntil };
     const r = step(rt.cfg, rt.state, event, now, ctx);
     rt.state = r.state;
     this.perform(rt, r.actions);
@@ -269,8 +316,17 @@ export class VrrpProcess {
     for (const a of actions) {
       switch (a.type) {
         case 'send-advert': this.sendAdvert(rt, a.priority, a.ahSeq); break;
-        case 'add-addresses': this.queue(rt, () => this.addAddresses(rt)); break;
-        case 'remove-addresses': this.queue(rt, () => this.removeAddresses(rt, a.residual)); break;
+        case 'add-addresses':
+          this.queue(rt, async () => {
+            await this.addAddresses(rt);
+            // Still MASTER once the `ip` commands are done (a release may have been queued behind them).
+            if (rt.state.vipSet) this.setHolding(rt, true);
+          });
+          break;
+        case 'remove-addresses':
+          this.setHolding(rt, false);
+          this.queue(rt, () => this.removeAddresses(rt, a.residual));
+          break;
         case 'garp': this.queue(rt, async () => this.announce(rt, a.repeat)); break;
         case 'garp-source': this.announceSource(rt); break;
         case 'notify': this.runNotify(stateNotify('INSTANCE', rt.cfg.name, a.state, a.priority, rt.cfg.notify), a.state === 'STOP'); break;
@@ -285,6 +341,35 @@ export class VrrpProcess {
         case 'log': this.host.log('info', a.text); break;
       }
     }
+  }
+
+  private setHolding(rt: InstanceRuntime, holding: boolean): void {
+    rt.held = holding ? this.vipsOf(rt).map((v) => v.addr.text) : [];
+    this.notifyHeld();
+  }
+
+  private lastHeld = '';
+  /** Off while a reload swaps the instance list (the union would be incomplete meanwhile). */
+  private heldNotifies = true;
+
+  /** Tell the observer when the union of held addresses changed. */
+  private notifyHeld(): void {
+    if (!this.heldNotifies) return;
+    const held = this.heldAddresses();
+    const key = [...held].sort().join(' ');
+    if (key === this.lastHeld) return;
+    this.lastHeld = key;
+    this.opts.onHeldChange?.(held);
+  }
+
+  /** Every address of every instance (virtual_ipaddress and virtual_ipaddress_excluded), as Addr.text. */
+  managedAddresses(): Set<string> {
+    return new Set(this.cfg.instances.flatMap((c) => [...c.vips, ...c.evips].map((v) => v.addr.text)));
+  }
+
+  /** The addresses of the instances that hold theirs now (MASTER, added, not yet released). */
+  heldAddresses(): Set<string> {
+    return new Set(this.instances.flatMap((rt) => rt.held));
   }
 
   private queue(rt: InstanceRuntime, job: () => Promise<void>): void {
@@ -380,14 +465,16 @@ export class VrrpProcess {
     for (const r of rt.cfg.rules) await this.ipRun(rt, ['rule', 'add', ...r], /File exists/);
   }
 
-  private async removeAddresses(rt: InstanceRuntime, residual: boolean): Promise<void> {
+  /** `only`: a reload's diff (the addresses, routes and rules the new file dropped); default all of rt.cfg's. */
+  private async removeAddresses(rt: InstanceRuntime, residual: boolean, only?: { cfg: ResolvedInstance; vips: readonly Vip[]; routes: readonly (readonly string[])[]; rules: readonly (readonly string[])[] }): Promise<void> {
+    const cfg = only?.cfg ?? rt.cfg;
     // At start only addresses are cleared (keepalived remove_residual_vips); routes and rules are not ours to judge.
     if (!residual) {
-      for (const r of rt.cfg.rules) await this.ipRun(rt, ['rule', 'del', ...r], /No such|not exist/i);
-      for (const r of rt.cfg.routes) await this.ipRun(rt, ['route', 'del', ...r], /No such|not exist/i);
+      for (const r of only?.rules ?? cfg.rules) await this.ipRun(rt, ['rule', 'del', ...r], /No such|not exist/i);
+      for (const r of only?.routes ?? cfg.routes) await this.ipRun(rt, ['route', 'del', ...r], /No such|not exist/i);
     }
-    for (const v of this.vipsOf(rt)) {
-      const dev = vipDev(v, rt.cfg.interface);
+    for (const v of only?.vips ?? this.vipsOf(rt)) {
+      const dev = vipDev(v, cfg.interface);
       if (!dev) continue;
       if (residual) {
         // Only remove what is there: a restart after a crash must not leave the old VIPs as sources.
@@ -406,16 +493,90 @@ export class VrrpProcess {
     }
   }
 
+  /**
+   * The rate limit of one interface (vrrp_if.c garp_delay): a garp_group's is shared by its interfaces;
+   * vrrp_garp_interval / vrrp_gna_interval give every other interface one of its own; null = none.
+   */
+  private limiterFor(dev: string): GarpLimiter | null {
+    const known = this.limiters.get(dev);
+    if (known !== undefined) return known;
+    const spec = this.cfg.garpLimits.find((g) => g.interfaces?.includes(dev)) ?? this.cfg.garpLimits.find((g) => g.interfaces === null);
+    let lim: GarpLimiter | null = null;
+    if (spec) {
+      lim = spec.interfaces ? this.groupLimiters.get(spec) ?? null : null;
+      if (!lim) {
+        lim = { garpUs: spec.garpIntervalUs, gnaUs: spec.gnaIntervalUs, garpNext: 0, gnaNext: 0 };
+        if (spec.interfaces) this.groupLimiters.set(spec, lim);
+      }
+    }
+    this.limiters.set(dev, lim);
+    return lim;
+  }
+
+  /**
+   * vrrp_arp.c send_gratuitous_arp / vrrp_ndisc.c ndisc_send_unsolicited_na: with an interval on the
+   * interface, a frame due before the interval has passed is queued instead — one pending frame per
+   * address, however many repeats asked for it — and sent by the delayed-ARP timer in turn.
+   */
   private announceOne(rt: InstanceRuntime, a: Addr, dev: string | null): void {
     if (!this.frames || !dev) return;
+    const lim = this.limiterFor(dev);
+    const intervalUs = lim ? (a.family === 4 ? lim.garpUs : lim.gnaUs) : 0;
+    if (lim && intervalUs > 0) {
+      const next = a.family === 4 ? lim.garpNext : lim.gnaNext;
+      if (next !== 0 && this.now() < next) {
+        this.pendingAnnounce.set(`${rt.cfg.name}|${dev}|${a.text}`, { rt, addr: a, dev });
+        this.scheduleAnnounce();
+        return;
+      }
+    }
+    this.sendAnnounce(rt, a, dev, lim);
+  }
+
+  private sendAnnounce(rt: InstanceRuntime, a: Addr, dev: string, lim: GarpLimiter | null): void {
+    if (lim) {
+      if (a.family === 4 && lim.garpUs > 0) lim.garpNext = this.now() + lim.garpUs;
+      if (a.family === 6 && lim.gnaUs > 0) lim.gnaNext = this.now() + lim.gnaUs;
+    }
     const link = this.links.get(dev);
-    if (!link || !link.mac) return;
+    if (!this.frames || !link || !link.mac) return;
     try {
       this.frames.send(link.index, announceFrame(link.mac, a, false));
     } catch (e) {
       rt.stats.sendErrors++;
       this.host.log('info', `(${rt.cfg.name}) Error sending gratuitous ${a.family === 4 ? 'ARP' : 'NA'} on ${dev} for ${a.text}: ${(e as Error).message}`);
     }
+  }
+
+  /** vrrp_scheduler.c vrrp_arp_thread: send what is due, drop what no MASTER holds any more, wait for the rest. */
+  private flushAnnounce(): void {
+    this.announceTimer = null;
+    for (const [k, p] of this.pendingAnnounce) {
+      if (!this.instances.includes(p.rt) || p.rt.state.state !== 'MASTER' || !p.rt.state.vipSet) {
+        this.pendingAnnounce.delete(k);
+        continue;
+      }
+      const lim = this.limiterFor(p.dev);
+      const next = lim ? (p.addr.family === 4 ? lim.garpNext : lim.gnaNext) : 0;
+      if (this.now() < next) continue;
+      this.pendingAnnounce.delete(k);
+      this.sendAnnounce(p.rt, p.addr, p.dev, lim);
+    }
+    this.scheduleAnnounce();
+  }
+
+  private scheduleAnnounce(): void {
+    if (this.stopping) return;
+    let at: number | null = null;
+    for (const p of this.pendingAnnounce.values()) {
+      const lim = this.limiterFor(p.dev);
+      const next = lim ? (p.addr.family === 4 ? lim.garpNext : lim.gnaNext) : 0;
+      if (at === null || next < at) at = next;
+    }
+    this.announceTimer?.cancel();
+    this.announceTimer = null;
+    if (at === null) return;
+    this.announceTimer = this.host.clock.setTimer(Math.max(at, this.now()), () => this.flushAnnounce());
   }
 
   private announceSource(rt: InstanceRuntime): void {
@@ -426,7 +587,9 @@ export class VrrpProcess {
   private runNotify(n: NotifyCommands, waitStop: boolean): void {
     for (const argv of n.commands) {
       // notify_stop gets one second before it is killed (vrrp_notify.c: system_call_script ... TIMER_HZ).
-      const p = this.host.exec(argv, waitStop ? 1000 : null).then((r) => {
+      const id = this.notifyIdentity(argv[0] ?? '');
+      if (id === null) continue;
+      const p = this.host.exec(argv, waitStop ? 1000 : null, id).then((r) => {
         if (r.error) this.host.log('error', `notify ${argv.join(' ')}: ${r.error}`);
       });
       this.pendingExec.add(p);
@@ -508,8 +671,10 @@ export class VrrpProcess {
     const interfaces = new Map<string, boolean>();
     for (const [n, l] of this.links) interfaces.set(n, l.up);
     const scripts = new Map<string, ScriptStatus>();
-    for (const [n, s] of this.scripts) scripts.set(n, scriptStatus(s.cfg, s.counter));
-    return { interfaces, scripts, files: this.files };
+    for (const [n, s] of this.scripts) scripts.set(n, s.disabled ? 'disabled' : scriptStatus(s.cfg, s.counter));
+    const processes = new Map<string, boolean>();
+    for (const [n, p] of this.procTrackers) processes.set(n, p.state.up);
+    return { interfaces, scripts, files: this.files, processes };
   }
 
   private totalsOf(rt: InstanceRuntime) {
@@ -624,8 +789,105 @@ export class VrrpProcess {
     }));
   }
 
-  private runScript(s: ScriptRuntime): void {
+  /** track_process: count once now (no delays at start, as keepalived), then poll. `carry`: a reload's old verdicts by name. */
+  private setupProcessTrackers(carry: ReadonlyMap<string, ProcessTrackerState>): void {
+    this.procTrackers.clear();
+    this.procPoll?.cancel();
+    this.procPoll = null;
+    if (this.cfg.trackProcesses.length === 0) return;
+    const h = this.host;
+    if (!h.listProcesses) {
+      h.log('error', 'track_process: the process list cannot be read here; every tracked process counts as missing');
+    }
+    const procs = h.listProcesses?.() ?? [];
+    for (const t of this.cfg.trackProcesses) {
+      const count = countMatches(t, procs);
+      const prev = carry.get(t.name);
+      this.procTrackers.set(t.name, { cfg: t, state: prev ? stepProcessTracker(t, prev, count, this.now()) : initialProcessTracker(t, count) });
+    }
+    if (h.listProcesses) this.scheduleProcessPoll();
+  }
+
+  private scheduleProcessPoll(): void {
     if (this.stopping) return;
+    let at = this.now() + PROCESS_POLL_US;
+    for (const p of this.procTrackers.values()) if (p.state.changeAt !== null && p.state.changeAt < at) at = p.state.changeAt;
+    this.procPoll = this.host.clock.setTimer(at, () => this.pollProcesses());
+  }
+
+  private pollProcesses(): void {
+    this.procPoll = null;
+    if (this.stopping) return;
+    const procs = this.host.listProcesses?.() ?? [];
+    let changed = false;
+    for (const p of this.procTrackers.values()) {
+      const next = stepProcessTracker(p.cfg, p.state, countMatches(p.cfg, procs), this.now());
+      if (next.up !== p.state.up) {
+        changed = true;
+        this.host.log('info', `Track process ${p.cfg.name} ${next.up ? 'gained' : 'lost'} quorum (${next.count} process${next.count === 1 ? '' : 'es'}, quorum ${p.cfg.quorum}..${p.cfg.quorumMax})`);
+      }
+      p.state = next;
+    }
+    if (changed) this.retrack();
+    this.scheduleProcessPoll();
+  }
+
+  /**
+   * vrrp.c check_vrrp_script_security: each vrrp_script gets its account (its `user`, else script_user,
+   * else keepalived_script, else ours) and keepalived's checks; one refused (insecure with
+   * enable_script_security, not found, not executable, no such user) is disabled — not run, and taken
+   * out of every instance's tracking.
+   */
+  private checkScripts(): void {
+    const scripts = this.host.scripts;
+    if (!scripts) return;
+    const security = this.cfg.scriptSecurity;
+    for (const s of this.scripts.values()) {
+      const user = s.cfg.user ?? this.cfg.scriptUser;
+      const id = scripts.identity(user, security);
+      if (!id) {
+        s.disabled = true;
+        this.host.log('error', `Disabling track script ${s.cfg.name}: script user ${user ? user.user : 'keepalived_script'} does not exist`);
+        continue;
+      }
+      s.identity = id;
+      const c = scripts.check(splitWords(s.cfg.script)[0] ?? '', id, security);
+      if (c.verdict === 'disabled') {
+        s.disabled = true;
+        this.host.log('error', `Disabling track script ${s.cfg.name} due to insecure (${c.reason})`);
+      } else if (c.verdict === 'not-found' || c.verdict === 'not-executable') {
+        s.disabled = true;
+        this.host.log('error', `Disabling track script ${s.cfg.name} since not found/accessible (${c.reason})`);
+      } else if (c.verdict === 'insecure') {
+        this.host.log('warn', `track script ${s.cfg.name}: ${c.reason} (enable_script_security would refuse it)`);
+      }
+    }
+  }
+
+  private readonly notifyIds = new Map<string, ScriptIdentity | null | undefined>();
+
+  /** The account a notify script runs as (script_user / default), or null when the checks refuse it; checked once per program. */
+  private notifyIdentity(argv0: string): ScriptIdentity | null | undefined {
+    const scripts = this.host.scripts;
+    if (!scripts) return undefined;
+    if (this.notifyIds.has(argv0)) return this.notifyIds.get(argv0);
+    const security = this.cfg.scriptSecurity;
+    let id: ScriptIdentity | null = scripts.identity(this.cfg.scriptUser, security);
+    if (!id) {
+      this.host.log('error', `notify script ${argv0} not run: script user ${this.cfg.scriptUser?.user ?? 'keepalived_script'} does not exist`);
+    } else {
+      const c = scripts.check(argv0, id, security);
+      if (c.verdict === 'disabled' || c.verdict === 'not-found' || c.verdict === 'not-executable') {
+        this.host.log('error', `Disabling notify script ${argv0}: ${c.reason}`);
+        id = null;
+      }
+    }
+    this.notifyIds.set(argv0, id);
+    return id;
+  }
+
+  private runScript(s: ScriptRuntime): void {
+    if (this.stopping || s.disabled) return;
     const next = () => {
       s.timer = this.host.clock.setTimer(this.now() + s.cfg.intervalUs, () => this.runScript(s));
     };
@@ -637,9 +899,10 @@ export class VrrpProcess {
     s.running = true;
     next();
     // keepalived splits the script line into arguments and execs it without a shell (notify.c).
-    const p = this.host.exec(splitWords(s.cfg.script), Math.max(1, Math.round(s.cfg.timeoutUs / 1000))).then((r) => {
+    const p = this.host.exec(splitWords(s.cfg.script), Math.max(1, Math.round(s.cfg.timeoutUs / 1000)), s.identity).then((r) => {
       s.running = false;
-      if (this.stopping) return;
+      // Stopped, or replaced by a reload (keepalived kills running scripts on reload).
+      if (this.stopping || this.scripts.get(s.cfg.name) !== s) return;
       const success = !r.error && !r.timedOut && r.signal === null && r.code === 0;
       const before = scriptStatus(s.cfg, s.counter);
       s.counter = scriptOutcome(s.cfg, s.counter, success);
@@ -652,6 +915,177 @@ export class VrrpProcess {
     });
     this.pendingExec.add(p);
     void p.finally(() => this.pendingExec.delete(p));
+  }
+
+  // -------------------------------------------------------------------------------------------- reload
+
+  /**
+   * SIGHUP: continue with a new configuration the way keepalived reloads its VRRP process (reload.ts
+   * says what is kept). Instances that go away resign (a MASTER with priority 0, its addresses removed)
+   * and are announced as FAULT to the generic notify and the FIFOs (keepalived's default without
+   * notify_deleted); kept instances keep their state and addresses (a MASTER applies the address diff);
+   * new ones start as at start-up; scripts keep their verdicts; sync groups are rebuilt.
+   */
+  async reload(next: ResolvedVrrp): Promise<void> {
+    if (!this.started) throw new Error('VRRP process not started');
+    if (this.stopping) return;
+    const h = this.host;
+    const now = this.now();
+    h.log('info', 'Reloading');
+    // sigreload_vrrp: every MASTER advertises first, so no backup times out while the reload runs.
+    for (const rt of this.instances) {
+      if (rt.state.state !== 'MASTER') continue;
+      const ah = rt.cfg.authType === AUTH_TYPE.ah;
+      if (ah) rt.state = { ...rt.state, ahSeq: rt.state.ahSeq + 1 };
+      this.sendAdvert(rt, rt.state.effectivePriority, ah ? rt.state.ahSeq : null);
+      rt.stats.counters.advert_sent++;
+    }
+
+    this.limiters = new Map();
+    this.groupLimiters = new Map();
+    this.heldNotifies = false;
+    const old = this.instances.splice(0);
+    const oldGroups = new Map(this.groups.splice(0).map((g) => [g.cfg.name, g.state]));
+    this.cfg = next;
+
+    // Scripts: a running one's result is dropped (keepalived kills them); kept names keep their verdict.
+    const oldScripts = new Map(this.scripts);
+    this.scripts.clear();
+    for (const sr of oldScripts.values()) sr.timer?.cancel();
+    for (const sc of next.scripts) {
+      const prev = oldScripts.get(sc.name);
+      let counter = initialScriptCounter(sc);
+      if (prev) {
+        const c = carryScriptCounter(prev.cfg, prev.counter, sc);
+        counter = c.counter;
+        if (c.verdict) h.log('info', `VRRP_Script(${sc.name}) considered ${c.verdict} on reload`);
+      }
+      this.scripts.set(sc.name, { cfg: sc, counter, running: false, timer: null });
+    }
+    this.notifyIds.clear();
+    this.checkScripts();
+    for (const w of this.fileWatches.splice(0)) w.close();
+    this.files.clear();
+    for (const f of next.trackFiles) this.setupTrackFile(f);
+    this.setupProcessTrackers(new Map([...this.procTrackers].map(([n, p]) => [n, p.state])));
+
+    // Instances: which old one each new one continues (vrrp_exist).
+    const continues = new Map<ResolvedInstance, InstanceRuntime>();
+    const removed: InstanceRuntime[] = [];
+    for (const rt of old) {
+      rt.timer?.cancel();
+      rt.timer = null;
+      const n = matchInstance(rt.cfg, next.instances);
+      if (n && !continues.has(n)) continues.set(n, rt);
+      else removed.push(rt);
+    }
+    for (const rt of removed) this.deleteInstance(rt);
+
+    for (const ic of next.instances) {
+      const rt = this.newRuntime(ic);
+      const prev = continues.get(ic);
+      if (prev) {
+        rt.stats = prev.stats;
+        rt.ipId = prev.ipId;
+        rt.lastTransitionUs = prev.lastTransitionUs;
+        rt.chain = prev.chain;
+        rt.lastDropLog = prev.lastDropLog;
+        // Until the diff is applied only the addresses the new file keeps count as held.
+        const keep = new Set(this.vipsOf(rt).map((v) => v.addr.text));
+        rt.held = prev.held.filter((a) => keep.has(a));
+      }
+      this.instances.push(rt);
+    }
+    this.buildGroups();
+
+    const fresh: InstanceRuntime[] = [];
+    for (const rt of this.instances) {
+      const prev = continues.get(rt.cfg);
+      rt.localAddr = this.localAddrOf(rt.cfg);
+      const initial = initialState(rt.cfg, this.totalsOf(rt), rt.localAddr);
+      try {
+        rt.pool = this.poolFor(rt);
+      } catch (e) {
+        h.log('error', `(${rt.cfg.name}) cannot open VRRP socket: ${(e as Error).message}`);
+      }
+      if (prev) this.leavePool(prev);
+      if (prev && rt.pool && keepsState(prev.state, initial)) {
+        rt.state = reloadedState(prev.state, initial, now, rt.cfg.garp.refreshUs);
+        if (prev.state.vipSet) this.applyAddressDiff(rt, prev);
+        continue;
+      }
+      rt.state = rt.pool ? initial : { ...initial, faults: initial.faults + 1, state: 'FAULT' };
+      if (prev?.state.vipSet) {
+        // Not continuing as MASTER: its addresses go, without a priority-0 advert (vrrp_init_state).
+        const p = prev;
+        rt.held = [];
+        this.queue(rt, () => this.removeAddresses(rt, false, { cfg: p.cfg, vips: [...p.cfg.vips, ...p.cfg.evips], routes: p.cfg.routes, rules: p.cfg.rules }));
+      }
+      fresh.push(rt);
+    }
+    this.heldNotifies = true;
+    this.notifyHeld();
+
+    // Sync groups (vrrp_complete_init on reload): FAULT if a member is, MASTER if all are, else BACKUP;
+    // a group's FAULT/BACKUP notify runs unless it had the same state before (state_same_at_reload).
+    for (const g of this.groups) {
+      const st = g.members.map((m) => m.state.state);
+      g.state = st.includes('FAULT') ? 'FAULT' : st.length > 0 && st.every((x) => x === 'MASTER') ? 'MASTER' : 'BACKUP';
+      if ((g.state === 'FAULT' || g.state === 'BACKUP') && oldGroups.get(g.cfg.name) !== g.state) this.groupNotify(g);
+    }
+    for (const rt of this.instances) {
+      const prev = continues.get(rt.cfg);
+      if (fresh.includes(rt) && prev?.state.state === 'FAULT' && rt.state.state === 'FAULT') {
+        // Still in FAULT: keepalived does not announce it again (vrrp_complete_init on reload).
+        rt.state = { ...rt.state, wantState: 'FAULT', sands: null, notifiesSent: prev.state.notifiesSent };
+        this.schedule(rt);
+      } else if (fresh.includes(rt)) this.apply(rt, { type: 'start' });
+      else if (rt.group && rt.group.state !== 'MASTER' && rt.state.state === 'MASTER') this.apply(rt, { type: 'sync-backup' }, false);
+      else this.schedule(rt);
+    }
+    for (const sr of this.scripts.values()) this.runScript(sr);
+    this.retrack();
+    await Promise.all(this.instances.map((rt) => rt.chain));
+  }
+
+  /** A MASTER kept by a reload: drop what the new file no longer has, add what it adds (restore_vrrp_state). */
+  private applyAddressDiff(rt: InstanceRuntime, prev: InstanceRuntime): void {
+    const d = addressDiff(prev.cfg, rt.cfg);
+    this.queue(rt, async () => {
+      if (d.removedVips.length + d.removedRoutes.length + d.removedRules.length > 0) {
+        await this.removeAddresses(rt, false, { cfg: prev.cfg, vips: d.removedVips, routes: d.removedRoutes, rules: d.removedRules });
+      }
+      // Routes a removed address took with it are put back too (keepalived re-adds every route).
+      await this.addAddresses(rt);
+      if (!rt.state.vipSet) return;
+      this.setHolding(rt, true);
+      if (d.added) this.announce(rt, rt.cfg.garp.masterRepeat);
+    });
+  }
+
+  /** An instance the reload removed (clear_diff_vrrp): resign if MASTER, announce it as FAULT, close its socket share. */
+  private deleteInstance(rt: InstanceRuntime): void {
+    const was = rt.state.state;
+    const r = step(rt.cfg, rt.state, { type: 'stop' }, this.now(), {});
+    rt.state = r.state;
+    this.perform(rt, r.actions.filter((a) => a.type !== 'notify'));
+    this.host.log('info', `(${rt.cfg.name}) removed by the reload`);
+    // Without notify_deleted keepalived reports a deleted instance as FAULT, to the generic notify and
+    // the FIFOs only (its notify_fault script is not run) — unless it was in FAULT already.
+    if (was !== 'FAULT') this.runNotify(stateNotify('INSTANCE', rt.cfg.name, 'FAULT', rt.state.effectivePriority, { ...rt.cfg.notify, fault: null }), false);
+    this.leavePool(rt);
+  }
+
+  private leavePool(rt: InstanceRuntime): void {
+    const pool = rt.pool;
+    if (!pool) return;
+    rt.pool = null;
+    const i = pool.members.indexOf(rt);
+    if (i >= 0) pool.members.splice(i, 1);
+    if (pool.members.length > 0) return;
+    this.pools.delete(pool.key);
+    // After the queued sends (a priority-0 advert) have left.
+    void rt.chain.then(() => pool.socket.close()).catch(() => undefined);
   }
 
   // -------------------------------------------------------------------------------------------- stop
@@ -671,6 +1105,9 @@ export class VrrpProcess {
       }
       for (const s of this.scripts.values()) s.timer?.cancel();
       this.linkPoll?.cancel();
+      this.announceTimer?.cancel();
+      this.pendingAnnounce.clear();
+      this.procPoll?.cancel();
       await Promise.all(this.instances.map((rt) => rt.chain));
       await Promise.race([Promise.allSettled([...this.pendingExec]), new Promise((r) => setTimeout(r, 1500).unref())]);
       for (const w of this.fileWatches) w.close();

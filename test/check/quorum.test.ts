@@ -2,7 +2,7 @@
 // against keepalived/check/ipwrapper.c.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type DirectorEvent, type VsState, applyCheckerReport, applyWeightShare, initVs, shutdownVs } from '../../src/check/quorum.ts';
+import { type DirectorEvent, type VsState, applyCheckerReport, applyWeightShare, dropOnReload, initVs, shutdownVs } from '../../src/check/quorum.ts';
 import { initialRs } from '../../src/check/real-server.ts';
 import { fifoBytes, fifoLine, fifoScriptArgv, scriptFor, shellCommand } from '../../src/check/notify.ts';
 
@@ -154,6 +154,38 @@ test('omega: shutdown runs notify_down for alive servers and quorum_down; withou
   assert.deepEqual(brief(without.events), ['dest-remove 1.2.3.1 w1', 'dest-remove 1.2.3.2 w1'], 'inhibit is overridden on shutdown');
 });
 
+test('lvs_flush_on_stop: a stop runs no real server notify, only an omega virtual server\'s quorum_down', async (t) => {
+  const rows: { desc: string; omega: boolean; flush: 'full' | 'vs'; events: string[] }[] = [
+    { desc: 'ALL, omega', omega: true, flush: 'full', events: ['quorum-down 2/1 stopping'] },
+    { desc: 'VS, omega', omega: true, flush: 'vs', events: ['quorum-down 2/1 stopping'] },
+    { desc: 'ALL, no omega: nothing', omega: false, flush: 'full', events: [] },
+  ];
+  for (const row of rows) {
+    await t.test(row.desc, () => {
+      const s = shutdownVs(pool({ weights: [1, 1], omega: row.omega }).vs, row.flush);
+      assert.deepEqual(brief(s.events), row.events);
+      assert.equal(s.vs.quorumUp, false);
+    });
+  }
+});
+
+test('dropOnReload: only a dropped server that was in the table and alive gets rs-down; then the quorum test', async (t) => {
+  const rows: { desc: string; weights: number[]; quorum?: number; failed?: number[]; drop: boolean[]; whole?: boolean; flush?: 'full'; events: string[] }[] = [
+    { desc: 'alive server dropped, quorum holds', weights: [1, 1], drop: [false, true], events: ['dest-remove 1.2.3.2 w1', 'rs-down 1.2.3.2'] },
+    { desc: 'failed server dropped: nothing to say', weights: [1, 1], failed: [1], drop: [false, true], events: [] },
+    { desc: 'quorum lost: quorum-down, no sorry server swap', weights: [3, 1], quorum: 3, drop: [true, false], events: ['dest-remove 1.2.3.1 w3', 'rs-down 1.2.3.1', 'quorum-down 1/3'] },
+    { desc: 'whole virtual server', weights: [1, 1], drop: [], whole: true, events: ['dest-remove 1.2.3.1 w1', 'rs-down 1.2.3.1', 'dest-remove 1.2.3.2 w1', 'rs-down 1.2.3.2', 'quorum-down 0/1'] },
+    { desc: 'whole, with lvs_flush_on_stop: the quorum test only', weights: [1, 1], drop: [], whole: true, flush: 'full', events: [] },
+  ];
+  for (const row of rows) {
+    await t.test(row.desc, () => {
+      const s = dropOnReload(pool({ weights: row.weights, quorum: row.quorum, failed: row.failed }).vs, row.drop, row.whole ?? false, row.flush);
+      assert.deepEqual(brief(s.events), row.events);
+      for (const e of s.events) if (e.type === 'rs-down') assert.equal(e.removed, true);
+    });
+  }
+});
+
 test('notify: FIFO lines in keepalived format, written with the NUL terminator', () => {
   const s = applyCheckerReport(pool({ weights: [1] }).vs, 0, down, false);
   const lines = s.events.map(fifoLine).filter((l) => l !== null);
@@ -168,7 +200,7 @@ test('notify: scripts run as configured (no appended arguments); the FIFO script
   const vs = { quorumUp: { argv: ['/bin/q.sh', 'UP'] } };
   const ev = { type: 'rs-up', vs: VS, rs: 'x', address: '1.2.3.1', port: 80, stopping: false } as const;
   assert.deepEqual(scriptFor(ev, rs, vs)?.argv, ['/bin/up.sh', 'web 1']);
-  assert.equal(scriptFor({ type: 'quorum-down', vs: VS, weightSum: 0, threshold: 1, init: false, stopping: false }, rs, vs), null);
+  assert.equal(scriptFor({ type: 'quorum-down', vs: VS, weightSum: 0, threshold: 1, init: false, stopping: false, quorum: 1, hysteresis: 0 }, rs, vs), null);
   assert.deepEqual(fifoScriptArgv({ argv: ['/usr/bin/reader', '-v'] }, '/run/lvs.fifo'), ['/usr/bin/reader', '-v', '/run/lvs.fifo']);
   assert.equal(shellCommand(['/bin/x', "it's", '</dev/null']), "'/bin/x' 'it'\\''s' '</dev/null'");
   assert.equal(shellCommand(['</dev/tcp/127.0.0.1/80']), '</dev/tcp/127.0.0.1/80');

@@ -22,7 +22,7 @@ const DOC = readFileSync(resolve(import.meta.dirname, '..', '..', 'docs', 'keepv
 const EXTENSIONS = [...new Set(OPTION_TABLE.flatMap((o) => (o.long === undefined ? [] : [o.long])))].filter((l) => !IPVSADM_LONG.has(l));
 
 test('keepvsadm has the keepvs extensions this test knows of', () => {
-  assert.deepEqual(EXTENSIONS.sort(), ['client', 'explain', 'fullnat', 'proxy-protocol']);
+  assert.deepEqual(EXTENSIONS.sort(), ['client', 'exact-path', 'explain', 'fullnat', 'proxy-protocol']);
 });
 
 test('docs/keepvsadm.md and -h name every keepvs extension, -h marks each "(keepvs)"', () => {

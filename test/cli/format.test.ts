@@ -224,3 +224,21 @@ test('format: every ipvsadm listing is byte for byte the same with and without P
     assert.doesNotMatch(saveRules(PP_STRIPPED, { ...N, rule: true }, NO_NAMES), /proxy-protocol/);
   });
 });
+
+// keepvs's --exact-path: saved at the end of the -A rule (after --proxy-protocol) so -S -> -R
+// round-trips; no ipvsadm listing shows it.
+test('format: --exact-path is saved by -S and shown by no listing', async (t) => {
+  const exact: readonly ServiceSnapshot[] = PP_STRIPPED.map((s, i) => (i === 0 ? { ...s, exactPath: true } : s));
+  await t.test('-S -n ends the -A line with --exact-path', () => {
+    const saved = saveRules(exact, { ...N, rule: true }, NO_NAMES);
+    assert.match(saved, /^-A -t 10\.0\.0\.1:80 -s rr --exact-path$/m);
+    assert.equal(saved.match(/--exact-path/g)?.length, 1);
+    const withPp = saveRules([{ ...PP_SERVICES[0], exactPath: true }], { ...N, rule: true }, NO_NAMES);
+    assert.match(withPp, /^-A -t 10\.0\.0\.1:80 -s rr --proxy-protocol v2 --exact-path$/m);
+  });
+  for (const [desc, f] of [['-L', FMT_NONE], ['-L -n', N], ['--stats', { ...N, stats: true }], ['--rate', { ...N, rate: true }]] as const) {
+    await t.test(`${desc} is byte for byte the same`, () => {
+      assert.equal(listAll(INFO, exact, f, NO_NAMES), listAll(INFO, PP_STRIPPED, f, NO_NAMES));
+    });
+  }
+});

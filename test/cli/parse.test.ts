@@ -199,6 +199,13 @@ const ROWS: readonly { desc: string; args: string[]; want: Want }[] = [
   { desc: '--proxy-protocol with -L', args: ['-L', '--proxy-protocol', 'v2'], want: { err: "Illegal 'proxy-protocol' option with the 'list' command\n", code: 2 } },
   { desc: '--proxy-protocol with -d', args: ['-d', ...RS, '--proxy-protocol', 'v2'], want: { err: "Illegal 'proxy-protocol' option with the 'delete-server' command\n", code: 2 } },
   { desc: '--proxy-protocol with -S', args: ['-S', '--proxy-protocol', 'v2'], want: { err: "Illegal 'proxy-protocol' option with the 'save' command\n", code: 2 } },
+  // --exact-path (keepvs): force the core-decided (NFQUEUE) path on the nft plane, with -A/-E
+  { desc: '-A --exact-path', args: ['-A', ...SVC, '-s', 'wrr', '--exact-path'], want: { cmd: { cmd: 'add-service', options: { ...DEFAULT_OPTS, scheduler: 'wrr', exactPath: true } } } },
+  { desc: '-E --exact-path', args: ['-E', ...SVC, '--exact-path'], want: { cmd: { cmd: 'edit-service', options: { ...DEFAULT_OPTS, exactPath: true } } } },
+  { desc: '--exact-path twice', args: ['-A', ...SVC, '--exact-path', '--exact-path'], want: { err: "multiple 'exact-path' options specified\n", code: 2 } },
+  { desc: '--exact-path takes no value', args: ['-A', ...SVC, '--exact-path=yes'], want: { err: '--exact-path=yes: option does not take an argument\n', code: 255, fatal: false } },
+  { desc: '--exact-path with -a', args: ['-a', ...RS, '-m', '--exact-path'], want: { err: "Illegal 'exact-path' option with the 'add-server' command\n", code: 2 } },
+  { desc: '--exact (ipvsadm\'s -X) is still the list option', args: ['-L', '--exact'], want: { cmd: { cmd: 'list' } } },
 ];
 
 function partialMatch(actual: Record<string, unknown>, want: Record<string, unknown>): void {
@@ -248,27 +255,27 @@ test('parse: list format flags follow the options', () => {
 // thr -pc srt sid -ex ops -pe -b grp port ttl size tinf type tprt nocs csum remc, then keepvs's
 // client and proxy-protocol) and checked through parseCommandLine with a sample value per option.
 const C_TABLE: Readonly<Record<string, string>> = {
-  'add-service':    'x x + . . . x x x x x x x x x x x x x x x . . . x x x x x x x x x x x .',
-  'edit-service':   'x x + . . . x x x x x x x x x x x x x x x . . . x x x x x x x x x x x .',
-  'delete-service': 'x x + x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
-  'flush':          'x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
-  'list':           '. 1 1 x x x x x x x x x 1 1 . . . . . . . x x x x x x x . x x x x x x x',
-  'add-server':     'x x + x x x + . . . . x x x x x x x x x x x x x x x x x x . . . . . x .',
-  'delete-server':  'x x + x x x + x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
-  'edit-server':    'x x + x x x + . . . . x x x x x x x x x x x x x x x x x x . . . . . x .',
-  'set':            'x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
-  'start-daemon':   'x x x x x x x x x x x . x x x x x x x . x x x x . . . . x x x x x x x x',
-  'stop-daemon':    'x x x x x x x x x x x x x x x x x x x . x x x x x x x x x x x x x x x x',
-  'restore':        'x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
-  'save':           '. x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
-  'zero':           'x x . x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
-  'explain':        'x x + x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x + x',
+  'add-service':    'x x + . . . x x x x x x x x x x x x x x x . . . x x x x x x x x x x x . .',
+  'edit-service':   'x x + . . . x x x x x x x x x x x x x x x . . . x x x x x x x x x x x . .',
+  'delete-service': 'x x + x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
+  'flush':          'x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
+  'list':           '. 1 1 x x x x x x x x x 1 1 . . . . . . . x x x x x x x . x x x x x x x x',
+  'add-server':     'x x + x x x + . . . . x x x x x x x x x x x x x x x x x x . . . . . x . x',
+  'delete-server':  'x x + x x x + x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
+  'edit-server':    'x x + x x x + . . . . x x x x x x x x x x x x x x x x x x . . . . . x . x',
+  'set':            'x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
+  'start-daemon':   'x x x x x x x x x x x . x x x x x x x . x x x x . . . . x x x x x x x x x',
+  'stop-daemon':    'x x x x x x x x x x x x x x x x x x x . x x x x x x x x x x x x x x x x x',
+  'restore':        'x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
+  'save':           '. x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
+  'zero':           'x x . x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x',
+  'explain':        'x x + x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x + x x',
 };
 
-test('parse: the validity table is ipvsadm.c commands_v_options (plus keepvs client/explain/proxy-protocol)', () => {
+test('parse: the validity table is ipvsadm.c commands_v_options (plus keepvs client/explain/proxy-protocol/exact-path)', () => {
   assert.deepEqual(Object.keys(C_TABLE), [...COMMANDS]);
   for (const cmd of COMMANDS) assert.equal(VALIDITY[cmd], C_TABLE[cmd].replaceAll(' ', ''), cmd);
-  assert.equal(OPTION_NAMES.length, 36);
+  assert.equal(OPTION_NAMES.length, 37);
 });
 
 /** One sample per option column, argv form. */
@@ -283,7 +290,7 @@ const SAMPLE: Readonly<Record<string, string[]>> = {
   'mcast-ttl': ['--mcast-ttl', '2'], 'sync-maxlen': ['--sync-maxlen', '1000'], 'tun-info': ['--tun-info'],
   'tun-type': ['--tun-type', 'ipip'], 'tun-port': ['--tun-port', '6080'], 'tun-nocsum': ['--tun-nocsum'],
   'tun-csum': ['--tun-csum'], 'tun-remcsum': ['--tun-remcsum'], 'client': ['--client', '1.2.3.4'],
-  'proxy-protocol': ['--proxy-protocol', 'v2'],
+  'proxy-protocol': ['--proxy-protocol', 'v2'], 'exact-path': ['--exact-path'],
 };
 
 /** The least each command needs so that only the sampled option decides. */

@@ -5,6 +5,8 @@
 //   hold VIP K MS            K long-lived connections to VIP:9000, each sending a line every 50 ms
 //                            for MS ms: {"conns":[{"rs":"…","sent":n,"received":n,"error":null},…]}
 //   udp VIP N                N datagrams to VIP:53 from N sockets: {"replies":[…]}
+//   udp1 VIP N               N datagrams to VIP:53 from ONE connected socket (one 5-tuple; a reply
+//                            counts only when it comes from VIP:port): {"replies":[…]}
 import * as net from 'node:net';
 import * as http from 'node:http';
 import * as dgram from 'node:dgram';
@@ -79,4 +81,22 @@ async function udpMode(): Promise<void> {
   process.stdout.write(JSON.stringify({ replies }));
 }
 
-await (mode === 'http' ? httpMode() : mode === 'hold' ? holdMode() : udpMode());
+async function udpOneSocketMode(): Promise<void> {
+  const n = Number(a);
+  const replies: string[] = [];
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => s.connect(vip.includes(':') ? vipPort : 53, vipHost, () => resolve()));
+  let pending: ((m: string) => void) | null = null;
+  s.on('message', (m) => { pending?.(m.toString().trim()); });
+  for (let i = 0; i < n; i++) {
+    replies.push(await new Promise<string>((resolve) => {
+      const t = setTimeout(() => { pending = null; resolve('timeout'); }, 2000);
+      pending = (m) => { clearTimeout(t); pending = null; resolve(m); };
+      s.send('q');
+    }));
+  }
+  s.close();
+  process.stdout.write(JSON.stringify({ replies }));
+}
+
+await (mode === 'http' ? httpMode() : mode === 'hold' ? holdMode() : mode === 'udp1' ? udpOneSocketMode() : udpMode());

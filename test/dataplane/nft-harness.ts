@@ -21,10 +21,10 @@ export interface RunningDaemon {
   stop(): Promise<number | null>;
 }
 
-export async function startNftDaemon(lab: Lab, env: NodeJS.ProcessEnv = {}): Promise<RunningDaemon> {
+export async function startNftDaemon(lab: Lab, env: NodeJS.ProcessEnv = {}, args: readonly string[] = []): Promise<RunningDaemon> {
   const dir = mkdtempSync(join(tmpdir(), 'keepvs-nft-'));
   const socket = join(dir, 'keepvs.sock');
-  const child = spawn('ip', ['netns', 'exec', lab.ns.director, KEEPVS, '--dataplane', 'nft', '-l', '-n', '--control', socket, '-p', join(dir, 'keepvs.pid')], {
+  const child = spawn('ip', ['netns', 'exec', lab.ns.director, KEEPVS, '--dataplane', 'nft', '-l', '-n', '--control', socket, '-p', join(dir, 'keepvs.pid'), ...args], {
     env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

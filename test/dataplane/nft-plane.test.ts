@@ -31,11 +31,17 @@ test('checkService / checkDest: what the nft plane refuses, with a reason', () =
   d.addDest(KEY, spec('198.18.1.11', 'masq'));
   const fwm = d.addService({ kind: 'fwmark', fwmark: 3, family: 4 }, OPTS);
   assert.ok(fwm.ok);
+  const v6 = d.addService({ kind: 'addr', protocol: 'tcp', vip: addr('2001:2::100'), port: 80 }, { ...OPTS, netmask: 128 });
+  assert.ok(v6.ok);
+  const svc6 = v6.ok ? v6.value : svc;
   const rows: { desc: string; check: () => ReturnType<NftPlane['checkDest']>; code?: string; message?: RegExp }[] = [
     { desc: 'a TCP VIP:port', check: () => plane.checkService(KEY, OPTS) },
     { desc: 'an SCTP service', check: () => plane.checkService({ kind: 'addr', protocol: 'sctp', vip: addr('198.18.0.100'), port: 3868 }, OPTS) },
     { desc: 'a firewall-mark service', check: () => plane.checkService({ kind: 'fwmark', fwmark: 5, family: 4 }, OPTS) },
-    { desc: 'IPv6', check: () => plane.checkService({ kind: 'addr', protocol: 'tcp', vip: addr('2001:db8::1'), port: 80 }, OPTS), code: 'PLANE_ERROR', message: /IPv4 only/ },
+    { desc: 'an IPv6 service', check: () => plane.checkService({ kind: 'addr', protocol: 'tcp', vip: addr('2001:2::100'), port: 80 }, { ...OPTS, netmask: 128 }) },
+    { desc: 'an IPv6 NAT dest', check: () => plane.checkDest(svc6, spec('2001:2:0:1::11', 'masq')) },
+    { desc: 'an IPv6 FULLNAT dest', check: () => plane.checkDest(svc6, spec('2001:2:0:1::11', 'fullnat')) },
+    { desc: 'IPv6 DR', check: () => plane.checkDest(svc6, spec('2001:2:0:1::11', 'route')), code: 'UNSUPPORTED_FWD', message: /IPv6 with NAT \(-m\) and FULLNAT \(--fullnat\) only/ },
     { desc: 'NAT dest', check: () => plane.checkDest(svc, spec('198.18.1.12', 'masq')) },
     { desc: 'FULLNAT dest next to NAT', check: () => plane.checkDest(svc, spec('198.18.1.12', 'fullnat')) },
     { desc: 'DR next to NAT', check: () => plane.checkDest(svc, spec('198.18.1.12', 'route')), code: 'UNSUPPORTED_FWD', message: /cannot mix direct routing or tunnelling with NAT/ },
@@ -66,7 +72,7 @@ test('sync: start-up cleanup once, then one atomic nft load per change, updated 
   await plane.sync(d);
   const loads = cmd.loaded;
   assert.equal(loads.length, 2, 'cleanup + first load');
-  assert.equal(loads[0], 'add table ip keepvs\ndelete table ip keepvs\n');
+  assert.equal(loads[0], 'add table ip keepvs\ndelete table ip keepvs\nadd table ip6 keepvs\ndelete table ip6 keepvs\n');
   assert.match(loads[1], /^add table ip keepvs\ndelete table ip keepvs\nadd table ip keepvs\n/);
   d.addDest(KEY, spec('198.18.1.12', 'masq'));
   await plane.sync(d);
@@ -202,7 +208,7 @@ test('options from the environment', () => {
 
 test('dr-routes: plans and crash cleanup are pure', () => {
   assert.deepEqual(drCommands(EMPTY_DR_PLAN, EMPTY_DR_PLAN), []);
-  assert.deepEqual(drPlan({ table: 'k', queueNum: 0, queueFailure: 'drop', fullnatSource: null, drFlowTimeoutS: 1, services: [] }), EMPTY_DR_PLAN);
+  assert.deepEqual(drPlan({ table: 'k', family: 4, queueNum: 0, queueFailure: 'drop', fullnatSource: null, drFlowTimeoutS: 1, services: [] }), EMPTY_DR_PLAN);
   const rules = JSON.stringify([{ priority: 90, table: '7012353', protocol: '107' }, { priority: 100, table: 'local', protocol: '107' }, { priority: 32766, table: 'main' }]);
   assert.deepEqual(drCleanupCommands(rules, [7012353]), [
     ['rule', 'add', 'pref', '0', 'lookup', 'local'],
@@ -269,6 +275,41 @@ test('TUN where the kernel has ipip: an ipip device per real server, the DR path
   await plane.stop(0);
   assert.deepEqual(ip().slice(-2), ['route flush table 7012353', 'link del kvip1']);
   assert.deepEqual(drCleanupCommands('[]', [], ['kvip3', 'tunl0']), [['link', 'del', 'kvip3']], 'a crash leaves no tunnel behind');
+});
+
+test('TUN over VXLAN (--nft-tunnel=vxlan, keepvs extension): a VXLAN device per real server, no ipip needed', async () => {
+  const { cmd, plane, d } = setup({ ipip: false, tunnel: { kind: 'vxlan', vni: 42, port: 4789 } });
+  assert.deepEqual(plane.capabilities.fwd, ['masq', 'fullnat', 'route', 'tunnel']);
+  d.addService(KEY, OPTS);
+  const svc = d.services()[0];
+  assert.ok(plane.checkDest(svc, spec('198.18.1.11', 'tunnel')).ok, 'TUN accepted without ipip');
+  const gre = plane.checkDest(svc, { ...spec('198.18.1.11', 'tunnel'), tunnel: { type: 'gre', port: 0, csum: 'nocsum' } });
+  assert.ok(!gre.ok && /VXLAN \(--nft-tunnel=vxlan\).*not gre/.test(gre.error.message), 'GRE is refused, naming the encapsulation in use');
+  d.addDest(KEY, spec('198.18.1.11', 'tunnel'));
+  d.addDest(KEY, spec('198.18.1.12', 'tunnel'));
+  await plane.sync(d);
+  const ip = () => cmd.calls.flatMap((c) => (c.tool === 'ip' ? [c.args.join(' ')] : [])).filter((a) => !a.startsWith('-j'));
+  assert.deepEqual(ip(), [
+    'link add kvx0 type vxlan external dstport 4789',
+    'link set kvx0 mtu 1450 up',
+    'neigh replace 198.18.0.100 lladdr 02:6b:76:73:76:78 dev kvx0 nud permanent',
+    'route replace default encap ip id 42 dst 198.18.1.12 dev kvx0 table 7012353 proto 107',
+    'route replace default encap ip id 42 dst 198.18.1.11 dev kvx0 table 7012354 proto 107',
+    'rule add pref 90 to 198.18.0.100 fwmark 0x6b000001 table 7012353 proto 107',
+    'rule add pref 90 to 198.18.0.100 fwmark 0x6b000002 table 7012354 proto 107',
+    'rule add pref 100 lookup local proto 107',
+    'rule del pref 0 lookup local',
+  ]);
+  await plane.stop(0);
+  assert.deepEqual(ip().slice(-3), ['route flush table 7012353', 'route flush table 7012354', 'link del kvx0']);
+  assert.deepEqual(drCleanupCommands('[]', [], ['kvx0', 'vxlan0']), [['link', 'del', 'kvx0']], 'a crash leaves no VXLAN device behind');
+});
+
+test('without ipip and without --nft-tunnel=vxlan, TUN is refused and the message names the way out', () => {
+  const { plane, d } = setup();
+  d.addService(KEY, OPTS);
+  const c = plane.checkDest(d.services()[0], spec('198.18.1.11', 'tunnel'));
+  assert.ok(!c.ok && /needs ipip.*--nft-tunnel=vxlan/.test(c.error.message));
 });
 
 test('keepvs --dataplane nft without CAP_NET_ADMIN: refused at start, naming what is missing', async (t) => {

@@ -166,3 +166,30 @@ test('DR flow-map entries become ESTABLISHED connections', () => {
   assert.deepEqual([e[0].orig.src, e[0].orig.sport, e[0].orig.dst, e[0].orig.dport, e[0].state, e[0].timeout, e[0].mark], ['198.18.0.10', 1234, '198.18.0.100', 80, 'ESTABLISHED', 899, 0x6b000001]);
   assert.deepEqual(flowMapEntries('not json', 'tcp', '198.18.0.100', 80), []);
 });
+
+/** A minimal IPv6 packet: the fixed 40-byte header, then source and destination ports. */
+function ipv6(src: string, sport: number, dst: string, dport: number, next = 6): Uint8Array {
+  const p = new Uint8Array(60);
+  p[0] = 0x60;
+  p[6] = next;
+  p.set(addr(src).bytes, 8);
+  p.set(addr(dst).bytes, 24);
+  p[40] = sport >> 8; p[41] = sport & 0xff; p[42] = dport >> 8; p[43] = dport & 0xff;
+  return p;
+}
+
+test('flowOfPacket: IPv6 first packets (TCP, UDP); extension headers and ICMPv6 are not scheduled', async (t) => {
+  const rows: { desc: string; p: Uint8Array; want: string | null }[] = [
+    { desc: 'TCP', p: ipv6('2001:2::10', 40000, '2001:2::100', 80), want: 'tcp [2001:2::10]:40000 -> [2001:2::100]:80' },
+    { desc: 'UDP', p: ipv6('2001:2::10', 5353, '2001:2::100', 53, 17), want: 'udp [2001:2::10]:5353 -> [2001:2::100]:53' },
+    { desc: 'a hop-by-hop header first', p: ipv6('2001:2::10', 1, '2001:2::100', 80, 0), want: null },
+    { desc: 'ICMPv6', p: ipv6('2001:2::10', 1, '2001:2::100', 80, 58), want: null },
+    { desc: 'truncated', p: ipv6('2001:2::10', 1, '2001:2::100', 80).subarray(0, 42), want: null },
+  ];
+  for (const r of rows) {
+    await t.test(r.desc, () => {
+      const f = flowOfPacket(r.p, 0);
+      assert.equal(f === null ? null : `${f.protocol} [${f.caddr.text}]:${f.cport} -> [${f.vaddr.text}]:${f.vport}`, r.want);
+    });
+  }
+});

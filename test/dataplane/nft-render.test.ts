@@ -29,13 +29,14 @@ interface Svc {
   flags?: number;
   timeout?: number;
   netmask?: number;
+  exactPath?: boolean;
   dests: { rip: string; port: number; fwd: FwdMethod; weight: number; x?: number }[];
 }
 
 function director(svcs: readonly Svc[]): Director {
   const d = new Director({ seed: 1 });
   for (const s of svcs) {
-    const r = d.addService(s.key, { scheduler: s.sched, flags: s.flags ?? 0, timeout: s.timeout ?? 360, netmask: s.netmask ?? 0xffffffff, pe: null });
+    const r = d.addService(s.key, { scheduler: s.sched, flags: s.flags ?? 0, timeout: s.timeout ?? 360, netmask: s.netmask ?? 0xffffffff, pe: null, ...(s.exactPath ? { exactPath: true } : {}) });
     assert.ok(r.ok);
     for (const x of s.dests) {
       const a = d.addDest(s.key, { addr: addr(x.rip), port: x.port, fwd: x.fwd, weight: x.weight, uThreshold: x.x ?? 0, lThreshold: 0 });
@@ -84,6 +85,31 @@ const CASES: { name: string; desc: string; svcs: Svc[]; opts?: Partial<ModelOpti
     svcs: [{ key: tcp('198.18.0.100', 80), sched: 'rr', dests: two('masq').map((x) => ({ ...x, x: 100 })) }], opts: { queueFailure: 'drop' },
   },
   {
+    name: 'exact-path-wrr', desc: 'wrr with --exact-path: the queue path although wrr could run in the kernel; a plain wrr next to it stays in the kernel',
+    svcs: [
+      { key: tcp('198.18.0.100', 80), sched: 'wrr', exactPath: true, dests: two('masq', 80, [3, 1]) },
+      { key: tcp('198.18.0.100', 81), sched: 'wrr', dests: two('masq', 81, [3, 1]) },
+    ],
+  },
+  {
+    name: 'ipv6-nat-fullnat', desc: 'IPv6 (table ip6): NAT wrr, FULLNAT to a v6 pool with port mapping, sh persistent per /64, lc on the queue path',
+    opts: { family: 6, fullnatSource: '2001:2:0:1::1-2001:2:0:1::4' },
+    svcs: [
+      { key: tcp('2001:2::100', 80), sched: 'wrr', netmask: 128, dests: [{ rip: '2001:2:0:1::11', port: 80, fwd: 'masq', weight: 3 }, { rip: '2001:2:0:1::12', port: 80, fwd: 'masq', weight: 1 }] },
+      { key: tcp('2001:2::100', 8080), sched: 'rr', netmask: 128, dests: [{ rip: '2001:2:0:1::11', port: 80, fwd: 'fullnat', weight: 1 }, { rip: '2001:2:0:1::12', port: 80, fwd: 'fullnat', weight: 1 }] },
+      { key: tcp('2001:2::100', 443), sched: 'sh', flags: SVC_F.PERSISTENT, timeout: 300, netmask: 64, dests: [{ rip: '2001:2:0:1::11', port: 443, fwd: 'masq', weight: 1 }] },
+      { key: { kind: 'addr', protocol: 'udp', vip: addr('2001:2::100'), port: 53 }, sched: 'lc', netmask: 128, dests: [{ rip: '2001:2:0:1::12', port: 53, fwd: 'masq', weight: 1 }] },
+    ],
+  },
+  {
+    name: 'one-packet-udp', desc: 'one-packet (-o) UDP in the kernel: NAT rewritten per datagram, untracked, replies rewritten back; DR per datagram; FULLNAT -o on the queue path',
+    svcs: [
+      { key: { kind: 'addr', protocol: 'udp', vip: addr('198.18.0.100'), port: 53 }, sched: 'wrr', flags: SVC_F.ONEPACKET, dests: two('masq', 5353, [2, 1]) },
+      { key: { kind: 'addr', protocol: 'udp', vip: addr('198.18.0.100'), port: 5060 }, sched: 'rr', flags: SVC_F.ONEPACKET, dests: two('route', 5060) },
+      { key: { kind: 'addr', protocol: 'udp', vip: addr('198.18.0.100'), port: 123 }, sched: 'rr', flags: SVC_F.ONEPACKET, dests: two('fullnat', 123) },
+    ],
+  },
+  {
     name: 'udp-sctp', desc: 'UDP and SCTP services',
     svcs: [
       { key: { kind: 'addr', protocol: 'udp', vip: addr('198.18.0.100'), port: 53 }, sched: 'wrr', dests: two('masq', 53, [2, 1]) },
@@ -125,7 +151,7 @@ test('transactions touch only the plane\'s own table', () => {
   for (const c of CASES) {
     const tx = transaction(null, rulesetFor(c.svcs, c.opts));
     for (const line of tx.trim().split('\n')) {
-      assert.match(line, /^(add|delete|flush) (table|chain|map|set|counter|element|rule) ip keepvs\b/, `${c.name}: ${line}`);
+      assert.match(line, /^(add|delete|flush) (table|chain|map|set|counter|element|rule) ip6? keepvs\b/, `${c.name}: ${line}`);
     }
   }
 });
@@ -154,6 +180,11 @@ test('queueReason: which services need the core', () => {
     { desc: 'rr with a threshold', svc: CASES[7].svcs[0], queue: true },
     { desc: 'sh-port', svc: { ...CASES[3].svcs[0], flags: SVC_F.SCHED2 }, queue: true },
     { desc: 'mh', svc: { ...CASES[0].svcs[0], sched: 'mh' }, queue: true },
+    { desc: 'wrr with --exact-path', svc: { ...CASES[1].svcs[0], exactPath: true }, queue: true },
+    { desc: 'rr with --exact-path', svc: { ...CASES[0].svcs[0], exactPath: true }, queue: true },
+    { desc: '-o UDP, NAT, wrr: per datagram in the kernel', svc: CASES.find((c) => c.name === 'one-packet-udp')!.svcs[0], queue: false },
+    { desc: '-o UDP, DR, rr: per datagram in the kernel', svc: CASES.find((c) => c.name === 'one-packet-udp')!.svcs[1], queue: false },
+    { desc: '-o UDP, FULLNAT: the queue path', svc: CASES.find((c) => c.name === 'one-packet-udp')!.svcs[2], queue: true },
   ];
   for (const r of rows) {
     const svc = director([r.svc]).services()[0];
@@ -179,7 +210,7 @@ test('wrrCycle is the core wrr\'s own sequence for a freshly built service', () 
 test('the kernel accepts every golden ruleset (nft -c in a throwaway namespace)', async (t) => {
   if (process.getuid?.() !== 0) { t.skip('needs root: nft -c talks to the kernel'); return; }
   if ((await exec('sh', ['-c', 'command -v nft'])).code !== 0) { t.skip('needs nft (apt-get install nftables)'); return; }
-  const ns = `kvgold${process.pid}`;
+  const ns = `kpegold${process.pid % 100000}`;
   assert.equal((await exec('ip', ['netns', 'add', ns])).code, 0);
   t.after(() => exec('ip', ['netns', 'del', ns]));
   for (const c of CASES) {

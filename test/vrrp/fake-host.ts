@@ -7,6 +7,7 @@ import { FakeFrameSender } from '../../src/sys/fake/garp.ts';
 import type { ExecResult, LogLevel, VrrpHost } from '../../src/vrrp/host.ts';
 import { resolveVrrpConfig, type VrrpConfig } from '../../src/vrrp/config.ts';
 import { VrrpProcess, type TransitionEvent } from '../../src/vrrp/vrrp-process.ts';
+import type { ProcessEntry } from '../../src/sys/proc-scan.ts';
 
 export interface FakeNode {
   readonly name: string;
@@ -14,7 +15,7 @@ export interface FakeNode {
   readonly ip: FakeIpRunner;
   readonly frames: FakeFrameSender;
   readonly lanHost: FakeLanHost;
-  readonly execs: { argv: readonly string[]; atUs: number }[];
+  readonly execs: { argv: readonly string[]; atUs: number; uid?: number }[];
   readonly fifo: string[];
   readonly logs: string[];
   readonly files: Map<string, string>;
@@ -22,6 +23,10 @@ export interface FakeNode {
   /** Exit codes scripted per command (first word match). */
   scriptResult: (argv: readonly string[]) => ExecResult;
   transitions: TransitionEvent[];
+  /** Every onHeldChange, as the held addresses sorted and joined with ','. */
+  held: string[];
+  /** What listProcesses() returns (track_process). */
+  processes: ProcessEntry[];
   proc: VrrpProcess | null;
 }
 
@@ -41,7 +46,7 @@ export class FakeNet {
     const frames = new FakeFrameSender();
     const node: FakeNode = {
       name, ip, frames, lanHost, execs: [], fifo: [], logs: [], files: new Map(), fileWatchers: new Map(),
-      scriptResult: () => ({ code: 0, signal: null, timedOut: false }), transitions: [], proc: null,
+      scriptResult: () => ({ code: 0, signal: null, timedOut: false }), transitions: [], held: [], processes: [], proc: null,
       host: undefined as unknown as VrrpHost,
     };
     const clock = this.clock;
@@ -51,8 +56,8 @@ export class FakeNet {
       ip,
       openFrameSender: () => frames,
       watchLinks: () => null,
-      exec: async (argv) => {
-        node.execs.push({ argv, atUs: clock.now() });
+      exec: async (argv, _timeoutMs, identity) => {
+        node.execs.push({ argv, atUs: clock.now(), ...(identity ? { uid: identity.uid } : {}) });
         return node.scriptResult(argv);
       },
       writeFifo: (_path, line) => void node.fifo.push(line),
@@ -63,6 +68,7 @@ export class FakeNet {
         return { close: () => void node.fileWatchers.delete(p) };
       },
       log: (_level: LogLevel, m: string) => void node.logs.push(m),
+      listProcesses: () => node.processes,
     };
     this.nodes.push(node);
     return node;
@@ -74,7 +80,11 @@ export class FakeNet {
     const errors = r.diagnostics.filter((d) => d.severity === 'error');
     if (errors.length) throw new Error(errors.map((e) => e.message).join('; '));
     node.transitions = [];
-    const proc = new VrrpProcess(r.vrrp, node.host, { onTransition: (e) => node.transitions.push(e) });
+    node.held = [];
+    const proc = new VrrpProcess(r.vrrp, node.host, {
+      onTransition: (e) => node.transitions.push(e),
+      onHeldChange: (h) => node.held.push([...h].sort().join(',')),
+    });
     node.proc = proc;
     await proc.start();
     await flush();

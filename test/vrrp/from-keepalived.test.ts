@@ -2,7 +2,9 @@
 // into the VRRP room: every instance resolves, with the fields keepalived would run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
+import { resolve, join } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { loadKeepalivedConfig } from '../../src/config/keepalived/load.ts';
 import { vrrpConfigFromKeepalived } from '../../src/vrrp/from-keepalived.ts';
 import { resolveVrrpConfig } from '../../src/vrrp/config.ts';
@@ -77,4 +79,70 @@ test('startVrrp: a keepalived.conf runs as the daemon will run it', async () => 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('keepalived.conf → VRRP: vrrp_track_process, vrrp_startup_delay, GARP limits, script_user', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kpd-conf-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'keepalived.conf');
+  writeFileSync(file, `global_defs {
+  vrrp_startup_delay 2.5
+  vrrp_garp_interval 0.2
+  script_user root
+}
+garp_group {
+  garp_interval 1
+  interface lo
+}
+vrrp_track_process hap {
+  process haproxy
+  weight -30 reverse
+  quorum 2
+  fork_delay 1
+  terminate_delay 3
+}
+vrrp_track_process web {
+  process /usr/sbin/nginx -g
+  param_match partial
+}
+vrrp_instance VI_1 {
+  unicast_src_ip 198.18.10.1
+  unicast_peer {
+    198.18.10.2
+  }
+  virtual_router_id 51
+  priority 100
+  virtual_ipaddress {
+    198.18.10.100/24
+  }
+  track_process {
+    hap
+    web weight 10
+  }
+}
+`);
+  const r = loadKeepalivedConfig(file);
+  assert.ok(r.config);
+  const res = resolveVrrpConfig(vrrpConfigFromKeepalived(r.config));
+  assert.deepEqual(res.diagnostics.filter((d) => d.severity === 'error'), []);
+  const v = res.vrrp;
+  assert.equal(v.startupDelayUs, 2_500_000);
+  assert.deepEqual(v.garpLimits, [
+    { garpIntervalUs: 1_000_000, gnaIntervalUs: 0, interfaces: ['lo'] },
+    { garpIntervalUs: 200_000, gnaIntervalUs: 0, interfaces: null },
+  ]);
+  assert.deepEqual(v.scriptUser, { user: 'root' });
+  const hap = v.trackProcesses.find((p) => p.name === 'hap')!;
+  assert.deepEqual({ ...hap }, {
+    name: 'hap', process: 'haproxy', params: [], paramMatch: null, weight: -30, reverse: true, quorum: 2, quorumMax: Infinity,
+    forkDelayUs: 1_000_000, terminateDelayUs: 3_000_000, fullCommand: false,
+  });
+  const web = v.trackProcesses.find((p) => p.name === 'web')!;
+  assert.equal(web.paramMatch, 'partial');
+  assert.equal(web.fullCommand, true);
+  assert.deepEqual(web.params, ['-g']);
+  assert.deepEqual(v.instances[0].trackProcesses, [
+    { name: 'hap', weight: -30, multiplier: -1 },
+    { name: 'web', weight: 10, multiplier: 1 },
+  ]);
 });

@@ -62,9 +62,10 @@ export class VrrpLab {
     return `${this.subnet}.${side === 'a' ? 1 : 2}`;
   }
 
-  static create(): VrrpLab {
+  /** prefix: the first letters of every namespace name (default kvr), so concurrent suites never collide. */
+  static create(prefix = 'kvr'): VrrpLab {
     const id = (process.pid % 200) + (counter++) * 7;
-    const lab = new VrrpLab(`kvr${process.pid % 10000}x${counter}`, `198.18.${50 + (id % 200)}`);
+    const lab = new VrrpLab(`${prefix}${process.pid % 10000}x${counter}`, `198.18.${50 + (id % 200)}`);
     try {
       lab.build();
     } catch (e) {

@@ -232,3 +232,26 @@ test('MASTER installs VIPs, excluded VIPs, routes and rules through ip, and remo
   await b.proc!.stop();
   assert.deepEqual(b.ip.addressesOf('eth0'), ['198.18.10.2/24', 'fe80::3:2/64'], 'stop removes the VIP');
 });
+
+test('held addresses for the data plane: after the MASTER added them, gone as soon as it releases', async () => {
+  const { net, a, b } = await pair({ virtual_ipaddress_excluded: ['198.18.10.101/24 dev eth0'] });
+  assert.deepEqual(a.proc!.managedAddresses(), new Set([VIP, '198.18.10.101']));
+  await net.run(3_414_062 - 1);
+  assert.deepEqual(a.held, [], 'nothing held while BACKUP');
+  await net.run(2);
+  assert.equal(stateOf(a), 'MASTER');
+  // Reported only once `ip addr add` has finished, so a listener can bind the address.
+  assert.deepEqual(a.held, [`${VIP},198.18.10.101`]);
+  assert.ok(a.ip.addressesOf('eth0').includes(`${VIP}/24`));
+  assert.deepEqual(a.proc!.heldAddresses(), new Set([VIP, '198.18.10.101']));
+  const stopAt = a.held.length;
+  const stopping = a.proc!.stop();
+  // Released at the decision, before the addresses go.
+  assert.deepEqual(a.held.slice(stopAt), ['']);
+  await stopping;
+  await net.run(609_375 + 200 + 1);
+  assert.equal(stateOf(b), 'MASTER');
+  assert.deepEqual(b.held, [VIP], 'vrb has no excluded address');
+  await b.proc!.stop();
+  assert.deepEqual(b.held, [VIP, '']);
+});

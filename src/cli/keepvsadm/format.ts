@@ -217,6 +217,8 @@ export function serviceEntry(svc: ServiceSnapshot, f: Format, names: Names): str
     if (svc.flags & SVC_F_ONEPACKET) out += ' -o';
     if (svc.flags & (SVC_F_SCHED1 | SVC_F_SCHED2 | SVC_F_SCHED3)) out += ` -b ${schedFlagsText(svc)}`;
     out += proxyProtocolRule(svc.proxyProtocol);
+    // keepvs: the forced exact path (nft plane) is saved so -S -> -R round-trips; listings never show it.
+    if (svc.exactPath === true) out += ' --exact-path';
   } else if (f.stats) {
     const c = st.counters;
     out = left(name, 33) + [c.conns, c.inpkts, c.outpkts, c.inbytes, c.outbytes].map((v) => largeNum(v, f.exact)).join('');

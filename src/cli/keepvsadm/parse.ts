@@ -19,38 +19,38 @@ export const COMMANDS = [
 ] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
-/** ipvsadm.c: optnames, in OPTC_* order (bit j), plus keepvs's client and proxy-protocol. */
+/** ipvsadm.c: optnames, in OPTC_* order (bit j), plus keepvs's client, proxy-protocol and exact-path. */
 export const OPTION_NAMES = [
   'numeric', 'connection', 'service-address', 'scheduler', 'persistent', 'netmask', 'real-server',
   'forwarding-method', 'weight', 'u-threshold', 'l-threshold', 'mcast-interface', 'timeout', 'daemon',
   'stats', 'rate', 'thresholds', 'persistent-conn', 'nosort', 'syncid', 'exact', 'ops', 'pe',
   'sched-flags', 'mcast-group', 'mcast-port', 'mcast-ttl', 'sync-maxlen', 'tun-info', 'tun-type',
-  'tun-port', 'tun-nocsum', 'tun-csum', 'tun-remcsum', 'client', 'proxy-protocol',
+  'tun-port', 'tun-nocsum', 'tun-csum', 'tun-remcsum', 'client', 'proxy-protocol', 'exact-path',
 ] as const;
 export type OptionName = (typeof OPTION_NAMES)[number];
 
 /**
  * ipvsadm.c: commands_v_options, one row per command, one column per option above.
  * '+' compulsory, 'x' illegal, '1' only one of the '1' options, '.' optional. The last two columns
- * (client, proxy-protocol) and the last row (explain) are keepvs's.
+ * (client, proxy-protocol, exact-path) and the last row (explain) are keepvs's.
  */
 export const VALIDITY: Readonly<Record<CommandName, string>> = {
-  //                 ncsspMrfwxymtdsrtpsseopbgptstttncrcp
-  'add-service':    'xx+...xxxxxxxxxxxxxxx...xxxxxxxxxxx.',
-  'edit-service':   'xx+...xxxxxxxxxxxxxxx...xxxxxxxxxxx.',
-  'delete-service': 'xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
-  'flush':          'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
-  'list':           '.11xxxxxxxxx11.......xxxxxxx.xxxxxxx',
-  'add-server':     'xx+xxx+....xxxxxxxxxxxxxxxxxx.....x.',
-  'delete-server':  'xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
-  'edit-server':    'xx+xxx+....xxxxxxxxxxxxxxxxxx.....x.',
-  'set':            'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
-  'start-daemon':   'xxxxxxxxxxx.xxxxxxx.xxxx....xxxxxxxx',
-  'stop-daemon':    'xxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxx',
-  'restore':        'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
-  'save':           '.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
-  'zero':           'xx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
-  'explain':        'xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx+x',
+  //                 ncsspMrfwxymtdsrtpsseopbgptstttncrcpe
+  'add-service':    'xx+...xxxxxxxxxxxxxxx...xxxxxxxxxxx..',
+  'edit-service':   'xx+...xxxxxxxxxxxxxxx...xxxxxxxxxxx..',
+  'delete-service': 'xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+  'flush':          'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+  'list':           '.11xxxxxxxxx11.......xxxxxxx.xxxxxxxx',
+  'add-server':     'xx+xxx+....xxxxxxxxxxxxxxxxxx.....x.x',
+  'delete-server':  'xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+  'edit-server':    'xx+xxx+....xxxxxxxxxxxxxxxxxx.....x.x',
+  'set':            'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+  'start-daemon':   'xxxxxxxxxxx.xxxxxxx.xxxx....xxxxxxxxx',
+  'stop-daemon':    'xxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxx',
+  'restore':        'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+  'save':           '.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+  'zero':           'xx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+  'explain':        'xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx+xx',
 };
 
 const TUNNEL_TYPES = ['ipip', 'gue', 'gre'] as const;
@@ -68,12 +68,12 @@ type Val =
   | 'daemon' | 'stats' | 'rate' | 'thresholds' | 'persistent-conn' | 'nosort' | 'sort' | 'X' | '6'
   | 'o' | 'pe' | 'b' | 'mcast-group' | 'mcast-port' | 'mcast-ttl' | 'sync-maxlen' | 'tun-info'
   | 'tun-type' | 'tun-port' | 'tun-nocsum' | 'tun-csum' | 'tun-remcsum' | 'fullnat' | 'explain' | 'client'
-  | 'proxy-protocol';
+  | 'proxy-protocol' | 'exact-path';
 
 const o = (long: string, short: string | undefined, arg: 'none' | 'required' | 'optional', val: Val): OptionSpec<Val> =>
   short === undefined ? { long, arg, val } : { long, short, arg, val };
 
-/** ipvsadm.c: parse_options' poptOption table, in its order; fullnat/explain/client/proxy-protocol are keepvs's. */
+/** ipvsadm.c: parse_options' poptOption table, in its order; fullnat/explain/client/proxy-protocol/exact-path are keepvs's. */
 export const OPTION_TABLE: readonly OptionSpec<Val>[] = [
   o('add-service', 'A', 'none', 'A'), o('edit-service', 'E', 'none', 'E'), o('delete-service', 'D', 'none', 'D'),
   o('clear', 'C', 'none', 'C'), o('list', 'L', 'none', 'L'), o('list', 'l', 'none', 'l'), o('zero', 'Z', 'none', 'Z'),
@@ -101,6 +101,7 @@ export const OPTION_TABLE: readonly OptionSpec<Val>[] = [
   o('tun-remcsum', undefined, 'none', 'tun-remcsum'),
   o('fullnat', undefined, 'none', 'fullnat'), o('explain', undefined, 'none', 'explain'),
   o('client', undefined, 'required', 'client'), o('proxy-protocol', undefined, 'required', 'proxy-protocol'),
+  o('exact-path', undefined, 'none', 'exact-path'),
 ];
 
 /** ipvsadm.c: MAX_TIMEOUT (31 days) and libipvs.h: IPVS_SVC_PERSISTENT_TIMEOUT. */
@@ -332,6 +333,7 @@ function parse(args: readonly string[], env: ParseEnv): Command {
   const daemon = { state: 'master' as 'master' | 'backup', mcastInterface: '', syncid: 0, mcastGroup: null as string | null, mcastPort: 0, mcastTtl: 0, syncMaxlen: 0 };
   let client: { addr: string; port: number } | null = null;
   let proxyProtocol: 'v1' | 'v2' | 'none' | null = null;
+  let exactPath = false;
   const options = new Set<number>();
   const fmt = { numeric: false, rule: false, stats: false, rate: false, thresholds: false, persistentConn: false, nosort: false, exact: false, tunInfo: false };
   let schedFlagsArg = '';
@@ -555,6 +557,12 @@ function parse(args: readonly string[], env: ParseEnv): Command {
         if (arg !== 'v1' && arg !== 'v2' && arg !== 'none') fail(`invalid proxy-protocol value \`${arg}' specified`);
         proxyProtocol = arg;
         break;
+      case 'exact-path':
+        // keepvs: on the nft data plane, every new connection is decided by the core (NFQUEUE),
+        // even when the scheduler could run in the kernel (docs/dataplane-nft.md).
+        setOption('exact-path');
+        exactPath = true;
+        break;
       default:
         // A second command, -h or -v after the command.
         fail(`invalid option \`${popt.badOption()}'`);
@@ -636,6 +644,7 @@ function parse(args: readonly string[], env: ParseEnv): Command {
           ops: (svc.flags & SVC_F_ONEPACKET) !== 0,
           schedFlags: schedFlagNames(svc.flags, svc.sched),
           ...(proxyProtocol !== null ? { proxyProtocol } : {}),
+          ...(exactPath ? { exactPath: true } : {}),
         },
       };
     }

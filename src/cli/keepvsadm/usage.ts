@@ -1,5 +1,5 @@
 // ipvsadm.c: version() and usage_exit(), with the program name as invoked (argv[0]).
-// keepvs additions are marked "(keepvs)": the twos scheduler, --fullnat, --proxy-protocol,
+// keepvs additions are marked "(keepvs)": the twos scheduler, --fullnat, --proxy-protocol, --exact-path,
 // --explain/--client.
 
 /** ipvsadm.c: version() — the compile-time IPVS version (1.2.1), not the running one. */
@@ -67,6 +67,8 @@ export function usageText(program: string): string {
     + '  --fullnat                           full NAT: source and destination rewritten (keepvs)\n'
     + '  --proxy-protocol v1|v2|none         PROXY protocol header to real servers, with -A|E\n'
     + '                                      (service default) or -a|e (this server) (keepvs)\n'
+    + '  --exact-path                        nft data plane: the core decides every new\n'
+    + '                                      connection, with -A|E (keepvs)\n'
     + '  --tun-type      type                one of ipip|gue|gre,\n'
     + '                                      the default tunnel type is ipip.\n'
     + '  --tun-port      port                tunnel destination port\n'

@@ -21,7 +21,8 @@ import type { ConntrackEntry } from '../../sys/conntrack.ts';
 import { BACKEND_TAG, MARK_TAG_MASK, isBackendMark, markId } from './marks.ts';
 
 export interface ConntrackSource {
-  dump(mark: number, mask: number): Promise<ConntrackEntry[]>;
+  /** conntrack -L -f FAMILY --mark MARK/MASK (family ipv4 when absent). */
+  dump(mark: number, mask: number, family?: 'ipv4' | 'ipv6'): Promise<ConntrackEntry[]>;
 }
 
 /** DR flow maps to read along with conntrack: (map JSON reader, protocol, VIP, port) per DR service. */
@@ -75,10 +76,12 @@ export class ConntrackView {
     this.#keys = keys;
   }
 
-  async refresh(director: Director, now: number, flows: readonly FlowMapSource[] = []): Promise<void> {
+  /** `ipv6`: also dump IPv6 conntrack (the plane has IPv6 services). */
+  async refresh(director: Director, now: number, flows: readonly FlowMapSource[] = [], ipv6 = false): Promise<void> {
     let entries: ConntrackEntry[];
     try {
       entries = await this.#src.dump(BACKEND_TAG, MARK_TAG_MASK);
+      if (ipv6) entries.push(...await this.#src.dump(BACKEND_TAG, MARK_TAG_MASK, 'ipv6'));
     } catch {
       return;
     }

@@ -9,15 +9,48 @@
 import type { NftModel } from './model.ts';
 import { DR_RULE_PREF, DR_TABLE_BASE, LOCAL_RULE_PREF, RT_PROTO_KEEPVS, hex, markId } from './marks.ts';
 
+/**
+ * How TUN (-i) dests are encapsulated: ipip (LVS-TUN proper, ip_vs_xmit.c: ip_vs_tunnel_xmit) where
+ * the kernel has it, or — a keepvs extension for kernels without ipip — VXLAN: the packet, unchanged
+ * (daddr still the VIP), goes out as an Ethernet frame inside UDP to the real server, whose VXLAN
+ * device (same VNI and port, MAC VXLAN_RS_MAC) hands it to its IP stack.
+ */
+export type TunnelEncap =
+  | { readonly kind: 'ipip' }
+  | { readonly kind: 'vxlan'; readonly vni: number; readonly port: number };
+
+export const IPIP: TunnelEncap = { kind: 'ipip' };
+/** IANA's VXLAN port (RFC 7348 §5). */
+export const VXLAN_PORT = 4789;
+export const VXLAN_DEFAULT_VNI = 107;
+/**
+ * The MAC every real server gives its VXLAN device: the director addresses the inner frame to it
+ * (a static neighbour entry for the VIP). TCP drops frames not addressed to the host (PACKET_HOST),
+ * so a broadcast MAC would not do. Each RS's VXLAN link is point-to-point with the director, so
+ * they can all use the same, locally administered, address ("kvsvx").
+ */
+export const VXLAN_RS_MAC = '02:6b:76:73:76:78';
+/** 1500 minus the outer IPv4 + UDP + VXLAN + inner Ethernet headers (50 bytes). */
+export const VXLAN_MTU = 1450;
+/**
+ * The one VXLAN device of the director, in external (collect_md) mode: each backend's route names
+ * its real server and VNI (`encap ip id VNI dst RIP`, lightweight tunnel). One device per real
+ * server would not do: two VXLAN devices with the same VNI and port collide in the kernel.
+ */
+export const VXLAN_DEVICE = 'kvx0';
+
 export interface DrRoute {
   readonly table: number;
   /** The real server. */
   readonly via: string;
   /**
-   * LVS-TUN (kernels with ipip): the packet leaves through an ipip device whose remote end is the
-   * real server (the outer header DIP -> RIP, ip_vs_xmit.c: ip_vs_tunnel_xmit), named kvip<id>.
+   * LVS-TUN: the packet leaves through a tunnel device whose remote end is the real server (the
+   * outer header DIP -> RIP), named kvip<id> (ipip) or kvx<id> (VXLAN); null for DR.
    */
   readonly tunnel: string | null;
+  /** The VIP (VXLAN: its static neighbour entry on the tunnel device). */
+  readonly vip: string;
+  readonly encap: TunnelEncap;
 }
 
 export interface DrRule {
@@ -43,24 +76,24 @@ export interface LingeringBackend {
   readonly tunnel: boolean;
 }
 
-/** The ipip device of a TUN backend (IFNAMSIZ: at most 15 characters). */
-export function tunnelName(mark: number): string {
-  return `kvip${markId(mark)}`;
+/** The tunnel device of a TUN backend (IFNAMSIZ: at most 15 characters). */
+export function tunnelName(mark: number, encap: TunnelEncap = IPIP): string {
+  return encap.kind === 'vxlan' ? VXLAN_DEVICE : `kvip${markId(mark)}`;
 }
 
-export function drPlan(m: NftModel, lingering: readonly LingeringBackend[] = []): DrPlan {
+export function drPlan(m: NftModel, lingering: readonly LingeringBackend[] = [], encap: TunnelEncap = IPIP): DrPlan {
   const routes = new Map<number, DrRoute>();
   const rules = new Map<string, DrRule>();
   for (const b of lingering) {
     const table = DR_TABLE_BASE + markId(b.mark);
-    routes.set(table, { table, via: b.addr, tunnel: b.tunnel ? tunnelName(b.mark) : null });
+    routes.set(table, { table, via: b.addr, tunnel: b.tunnel ? tunnelName(b.mark, encap) : null, vip: b.vip, encap });
     rules.set(`${b.vip}|${b.mark}`, { vip: b.vip, mark: b.mark, table });
   }
   for (const s of m.services) {
     if (s.mode !== 'dr' || s.match.kind !== 'addr') continue;
     for (const b of s.backends) {
       const table = DR_TABLE_BASE + markId(b.mark);
-      routes.set(table, { table, via: b.addr, tunnel: b.fwd === 'tunnel' ? tunnelName(b.mark) : null });
+      routes.set(table, { table, via: b.addr, tunnel: b.fwd === 'tunnel' ? tunnelName(b.mark, encap) : null, vip: s.match.vip, encap });
       rules.set(`${s.match.vip}|${b.mark}`, { vip: s.match.vip, mark: b.mark, table });
     }
   }
@@ -73,20 +106,40 @@ function ruleArgs(r: DrRule): string[] {
   return ['pref', String(DR_RULE_PREF), 'to', r.vip, 'fwmark', hex(r.mark), 'table', String(r.table)];
 }
 
+const isVxlan = (r: DrRoute): boolean => r.tunnel !== null && r.encap.kind === 'vxlan';
+
 /** ip(8) argument lists that take the kernel from `prev` to `next`, in a safe order. */
 export function drCommands(prev: DrPlan, next: DrPlan): string[][] {
   const out: string[][] = [];
   const key = (r: DrRule) => `${r.vip}|${r.mark}|${r.table}`;
   const prevRules = new Set(prev.rules.map(key));
   const nextRules = new Set(next.rules.map(key));
-  const routeKey = (r: DrRoute) => `${r.via}|${r.tunnel ?? ''}`;
+  const routeKey = (r: DrRoute) => `${r.via}|${r.tunnel ?? ''}|${r.tunnel && r.encap.kind === 'vxlan' ? `${r.encap.vni}|${r.encap.port}` : ''}`;
   const prevRoutes = new Map(prev.routes.map((r) => [r.table, r]));
+  // VXLAN (keepvs's TUN): the shared device first, and a neighbour entry per VIP so the inner frame
+  // is addressed to the real servers' agreed MAC.
+  const vxPrev = prev.routes.filter(isVxlan);
+  const vxNext = next.routes.filter(isVxlan);
+  if (vxNext.length > 0 && vxPrev.length === 0) {
+    const e = vxNext[0].encap as Extract<TunnelEncap, { kind: 'vxlan' }>;
+    out.push(['link', 'add', VXLAN_DEVICE, 'type', 'vxlan', 'external', 'dstport', String(e.port)]);
+    out.push(['link', 'set', VXLAN_DEVICE, 'mtu', String(VXLAN_MTU), 'up']);
+  }
+  const vipsPrev = new Set(vxPrev.map((r) => r.vip));
+  const vipsNext = new Set(vxNext.map((r) => r.vip));
+  for (const vip of vipsNext) {
+    if (!vipsPrev.has(vip)) out.push(['neigh', 'replace', vip, 'lladdr', VXLAN_RS_MAC, 'dev', VXLAN_DEVICE, 'nud', 'permanent']);
+  }
   // Routes first, so a rule never points at an empty table.
   for (const r of next.routes) {
     const was = prevRoutes.get(r.table);
     if (was && routeKey(was) === routeKey(r)) continue;
-    if (was?.tunnel && was.tunnel !== r.tunnel) out.push(['link', 'del', was.tunnel]);
-    if (r.tunnel) {
+    if (was?.tunnel && !isVxlan(was) && was.tunnel !== r.tunnel) out.push(['link', 'del', was.tunnel]);
+    if (isVxlan(r)) {
+      // kernel-dataplane.md §4: the VXLAN stand-in for LVS-TUN, here with lightweight-tunnel routes.
+      const e = r.encap as Extract<TunnelEncap, { kind: 'vxlan' }>;
+      out.push(['route', 'replace', 'default', 'encap', 'ip', 'id', String(e.vni), 'dst', r.via, 'dev', VXLAN_DEVICE, 'table', String(r.table), ...proto]);
+    } else if (r.tunnel) {
       if (was?.tunnel === r.tunnel) out.push(['link', 'del', r.tunnel]);
       out.push(['link', 'add', r.tunnel, 'type', 'ipip', 'remote', r.via]);
       out.push(['link', 'set', r.tunnel, 'up']);
@@ -109,8 +162,10 @@ export function drCommands(prev: DrPlan, next: DrPlan): string[][] {
   for (const r of prev.routes) {
     if (nextTables.has(r.table)) continue;
     out.push(['route', 'flush', 'table', String(r.table)]);
-    if (r.tunnel) out.push(['link', 'del', r.tunnel]);
+    if (r.tunnel && !isVxlan(r)) out.push(['link', 'del', r.tunnel]);
   }
+  if (vxNext.length === 0 && vxPrev.length > 0) out.push(['link', 'del', VXLAN_DEVICE]);
+  else for (const vip of vipsPrev) if (!vipsNext.has(vip)) out.push(['neigh', 'del', vip, 'dev', VXLAN_DEVICE]);
   return out;
 }
 
@@ -132,6 +187,6 @@ export function drCleanupCommands(rulesJson: string, routeTables: readonly numbe
   if (ours.length > 0 && !hasLocal0) out.push(['rule', 'add', 'pref', '0', 'lookup', 'local']);
   if (ours.length > 0) out.push(['rule', 'flush', ...proto]);
   for (const t of [...new Set(routeTables)].sort((a, b) => a - b)) out.push(['route', 'flush', 'table', String(t), ...proto]);
-  for (const l of links) if (/^kvip\d+$/.test(l)) out.push(['link', 'del', l]);
+  for (const l of links) if (/^(kvip|kvx)\d+$/.test(l)) out.push(['link', 'del', l]);
   return out;
 }

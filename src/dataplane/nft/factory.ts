@@ -1,13 +1,14 @@
 // Building the nft plane on a real host: the privilege check (a clear error naming what is missing),
 // the programs it runs, the ipip probe for TUN, the NFQUEUE consumer and the conntrack reader.
-// Options come from the daemon (planes.ts); until the daemon has flags for them they are read from
-// KEEPVS_NFT_* environment variables (docs/dataplane-nft.md).
+// Options come from the daemon (planes.ts): its --nft-* flags, with KEEPVS_NFT_* environment
+// variables as the fallback (flags.ts; docs/dataplane-nft.md).
 import { readFileSync } from 'node:fs';
 import { createNetCommands, type NetCommands } from '../../sys/nft.ts';
 import { openNfQueue } from '../../sys/nfqueue.ts';
 import { dumpConntrack } from '../../sys/conntrack.ts';
 import { CAP_NET_ADMIN, effectiveCaps, hasCap } from './preflight.ts';
 import { NftPlane, type NftPlaneOptions } from './plane.ts';
+import type { TunnelEncap } from './dr-routes.ts';
 
 export class NftStartError extends Error {
   constructor(message: string) {
@@ -30,6 +31,8 @@ export interface NftEnvOptions {
   readonly noQueue?: boolean;
   /** Map --set timeouts onto conntrack's sysctls. */
   readonly mapTimeouts?: boolean;
+  /** How TUN dests are encapsulated (default ipip, where the kernel has it). */
+  readonly tunnel?: TunnelEncap;
 }
 
 /**
@@ -77,7 +80,7 @@ export async function openNftPlane(
   const plane = new NftPlane({
     commands: cmd, clock: opts.clock, log: opts.log, table: opts.table, fullnatSource: opts.fullnatSource ?? null,
     flushOnStop: opts.flushOnStop, exactAll: opts.exactAll, queueFailure: opts.queueFailure, queueNum: opts.queueNum,
-    ipip, viewIntervalMs: opts.viewIntervalMs, mapTimeouts: opts.mapTimeouts,
+    ipip, viewIntervalMs: opts.viewIntervalMs, mapTimeouts: opts.mapTimeouts, tunnel: opts.tunnel,
     openQueue: opts.noQueue ? undefined : (n) => openNfQueue({ queueNum: n }),
     conntrack: { dump: dumpConntrack },
   });

@@ -15,7 +15,7 @@
 import type { Director } from '../../core/director.ts';
 import type { Dest, FwdMethod } from '../../core/dest.ts';
 import { SVC_F, type Service, type Protocol, destKeyId } from '../../core/service.ts';
-import { addrFromU32 } from '../../core/addr.ts';
+import { addrFromBytes, addrFromU32 } from '../../core/addr.ts';
 import { createWrr } from '../../core/sched/wrr.ts';
 import { shBuckets, SH_TAB_SIZE } from '../../core/sched/sh.ts';
 import { backendMark, queueMark, type BackendIds } from './marks.ts';
@@ -47,6 +47,7 @@ export interface KernelSched {
 }
 
 export interface NftService {
+  readonly family: 4 | 6;
   /** Object-name stem, stable for the service's life: s1, s2, … */
   readonly name: string;
   /** The director's service id (serviceKeyId). */
@@ -64,11 +65,18 @@ export interface NftService {
   readonly persistence: { readonly timeoutS: number; readonly netmask: string } | null;
   /** Every dest of the service, quiesced ones too (a template may still point at them). */
   readonly backends: readonly NftBackend[];
+  /**
+   * One-packet scheduling (-o) in the kernel: every UDP datagram is scheduled on its own, untracked
+   * (NAT: stateless rewrite of the destination, and of the replies' source back to VIP:port).
+   */
+  readonly onePacket: boolean;
 }
 
 export interface NftModel {
-  /** nftables table name (family ip). */
+  /** nftables table name (family ip for IPv4 services, ip6 for IPv6 ones: one model per family). */
   readonly table: string;
+  /** The address family of every service in the model. */
+  readonly family: 4 | 6;
   /** NFQUEUE number the queue-path services use; null when none does. */
   readonly queueNum: number;
   /** What a queued packet becomes when the consumer is not there or the queue is full. */
@@ -90,11 +98,20 @@ export interface ModelOptions {
   readonly forceQueue: ReadonlySet<string> | 'all';
   /** Backend keys whose ids must stay allocated although their dest is gone (lingering DR flows). */
   readonly keepIds?: ReadonlySet<string>;
+  /** Which family's services this model holds (default 4). */
+  readonly family?: 4 | 6;
+  /**
+   * Ids of the other family's services and dests, kept allocated: both families share one id space
+   * (marks are per host, not per table), so only the caller that sees both may release ids.
+   */
+  readonly otherFamilyIds?: { readonly services: ReadonlySet<string>; readonly backends: ReadonlySet<string> };
 }
 
 /** Why a service cannot be scheduled in the kernel, or null when it can. */
 export function queueReason(svc: Service, forced: boolean): string | null {
   if (forced) return 'forced to the exact path';
+  // keepvsadm -A/-E --exact-path (ServiceOptions.exactPath).
+  if (svc.options.exactPath === true) return 'the service asks for the exact path (--exact-path)';
   const o = svc.options;
   switch (o.scheduler) {
     case 'rr': case 'wrr': case 'dh': break;
@@ -103,9 +120,23 @@ export function queueReason(svc: Service, forced: boolean): string | null {
       break;
     default: return `scheduler ${o.scheduler} needs per-connection state`;
   }
-  if (svc.onePacket) return 'one-packet scheduling';
+  if (svc.onePacket && !onePacketInKernel(svc)) return 'one-packet scheduling of a FULLNAT, port-zero or firewall-mark service';
   for (const d of svc.dests) if (d.uThreshold !== 0 || d.lThreshold !== 0) return 'connection thresholds';
   return null;
+}
+
+/**
+ * Whether one-packet scheduling (-o) can run in the kernel: a UDP VIP:port service whose dests are
+ * NAT or DR. IPVS (ip_vs_core.c, IP_VS_CONN_F_ONE_PACKET) schedules each datagram and keeps no
+ * connection; nftables does the same without conntrack: `notrack`, then per datagram the slot
+ * table (NAT: `ip daddr set` / `udp dport set` from the chosen dest's mark; DR: the fwmark route).
+ * FULLNAT would need a per-client source mapping (conntrack's job), so it takes the queue path,
+ * decided per flow.
+ */
+export function onePacketInKernel(svc: Service): boolean {
+  const k = svc.key;
+  if (k.kind !== 'addr' || k.protocol !== 'udp' || k.port === 0) return false;
+  return svc.dests.every((d) => d.fwd === 'masq' || d.fwd === 'route');
 }
 
 export function destKey(svc: Service, d: Dest): string {
@@ -187,20 +218,30 @@ function kernelSched(svc: Service, marks: readonly number[]): KernelSched {
   }
 }
 
+/** The persistence mask as an address: IPv4 keeps its netmask; IPv6 has a prefix length (ip_vs_ctl.c). */
+function persistMask(svc: Service): string {
+  if (svc.family === 4) return addrFromU32(svc.options.netmask).text;
+  const bytes = new Uint8Array(16);
+  const len = svc.options.netmask;
+  for (let i = 0; i < 16; i++) bytes[i] = len >= (i + 1) * 8 ? 0xff : len <= i * 8 ? 0 : (0xff << (8 - (len - i * 8))) & 0xff;
+  return addrFromBytes(bytes).text;
+}
+
 function modeOf(svc: Service): NftMode {
   return svc.dests.some((d) => d.fwd === 'route' || d.fwd === 'tunnel') ? 'dr' : 'nat';
 }
 
 /**
- * The model for the director's current services. Ids come from the plane's allocators (stable
- * across calls); services on IPv6 are skipped here (checkService refuses them).
+ * The model for the director's current services of one family. Ids come from the plane's
+ * allocators (stable across calls), shared by both families.
  */
 export function buildModel(director: Pick<Director, 'services'>, ids: { services: BackendIds; backends: BackendIds }, opts: ModelOptions): NftModel {
+  const family = opts.family ?? 4;
   const services: NftService[] = [];
-  const liveSvc = new Set<string>();
-  const liveDest = new Set<string>();
+  const liveSvc = new Set<string>(opts.otherFamilyIds?.services ?? []);
+  const liveDest = new Set<string>(opts.otherFamilyIds?.backends ?? []);
   for (const svc of director.services()) {
-    if (svc.family !== 4) continue;
+    if (svc.family !== family) continue;
     liveSvc.add(svc.id);
     const index = ids.services.take(svc.id);
     const marks = svc.dests.map((d) => {
@@ -208,6 +249,7 @@ export function buildModel(director: Pick<Director, 'services'>, ids: { services
       liveDest.add(k);
       return backendMark(ids.backends.take(k));
     });
+    // Forced by the daemon (--nft-exact-all) or the plane's API; the service's own --exact-path is queueReason's.
     const forced = opts.forceQueue === 'all' || opts.forceQueue.has(svc.id);
     const path: SchedPath = queueReason(svc, forced) === null ? 'kernel' : 'queue';
     const k = svc.key;
@@ -218,18 +260,19 @@ export function buildModel(director: Pick<Director, 'services'>, ids: { services
       ? kernelSched(svc, marks)
       : kernelSched({ ...svc, options: { ...svc.options, scheduler: 'rr' }, dests: svc.dests } as Service, marks);
     services.push({
-      name: `s${index}`, id: svc.id, index,
+      family, name: `s${index}`, id: svc.id, index,
       title: k.kind === 'addr' ? `${k.protocol.toUpperCase()} ${k.vip.text}:${k.port}` : `FWM ${k.fwmark}`,
       match, mode: modeOf(svc), path, queueMark: queueMark(index), sched,
-      persistence: svc.persistent ? { timeoutS: svc.options.timeout, netmask: addrFromU32(svc.options.netmask).text } : null,
+      persistence: svc.persistent ? { timeoutS: svc.options.timeout, netmask: persistMask(svc) } : null,
       backends: svc.dests.map((d, i) => ({ mark: marks[i], addr: d.addr.text, port: d.port, fwd: d.fwd, weight: d.weight })),
+      onePacket: path === 'kernel' && svc.onePacket && onePacketInKernel(svc),
     });
   }
   ids.services.retain(liveSvc);
   for (const k of opts.keepIds ?? []) liveDest.add(k);
   ids.backends.retain(liveDest);
   return {
-    table: opts.table, queueNum: opts.queueNum, queueFailure: opts.queueFailure,
+    table: opts.table, family, queueNum: opts.queueNum, queueFailure: opts.queueFailure,
     fullnatSource: opts.fullnatSource, drFlowTimeoutS: opts.drFlowTimeoutS, services,
   };
 }

@@ -8,17 +8,19 @@
 // Forwarding: NAT (-m: DNAT; the RS's default gateway must be the director), FULLNAT (--fullnat:
 // DNAT + masquerade to the DIP, or SNAT to a configured pool), DR (-g: notrack + flow map + fwmark
 // policy routing). TUN (-i) needs ipip, which is detected (`ip link add type ipip`); this plane
-// refuses it where the kernel has none. LOCALNODE is refused. IPv4 only for now.
+// refuses it where the kernel has none, unless TUN is carried over VXLAN (--nft-tunnel=vxlan, a
+// keepvs extension, dr-routes.ts). LOCALNODE is refused. IPv6 services (NAT and FULLNAT) get a
+// table of family ip6 with the same name and layout, loaded in the same transaction; IPv6 DR is refused.
 import type { Director } from '../../core/director.ts';
 import type { Dest, DestSpec } from '../../core/dest.ts';
 import { endpointText } from '../../core/addr.ts';
 import { type Service, type ServiceKey, type ServiceOptions, serviceKeyText, serviceKeyId } from '../../core/service.ts';
-import type { Capabilities, Check, DataPlane, DataPlaneError, DataPlaneStats } from '../dataplane.ts';
+import { type Capabilities, type Check, type DataPlane, type DataPlaneError, type DataPlaneStats, type HeldAddresses, vipServed } from '../dataplane.ts';
 import type { NetCommands } from '../../sys/nft.ts';
 import { BackendIds, backendMark } from './marks.ts';
-import { buildModel, type NftModel } from './model.ts';
+import { buildModel, type NftModel, type ModelOptions } from './model.ts';
 import { render, transaction, teardown, type Ruleset } from './render.ts';
-import { drPlan, drCommands, drCleanupCommands, EMPTY_DR_PLAN, type DrPlan, type LingeringBackend } from './dr-routes.ts';
+import { drPlan, drCommands, drCleanupCommands, EMPTY_DR_PLAN, IPIP, type DrPlan, type LingeringBackend, type TunnelEncap } from './dr-routes.ts';
 import { destKey } from './model.ts';
 import { QUEUE_CHAIN, queueRuleArgs, needsQueue } from './queue-rules.ts';
 import { findingText, sysctlFindings } from './preflight.ts';
@@ -56,6 +58,8 @@ export interface NftPlaneOptions {
   readonly viewIntervalMs?: number;
   /** `ip link add type ipip` works on this host (TUN possible); detected by the factory. */
   readonly ipip?: boolean;
+  /** How TUN (-i) dests are encapsulated: ipip (default; needs `ipip`) or VXLAN (keepvs extension). */
+  readonly tunnel?: TunnelEncap;
   /**
    * Map ipvsadm --set (tcp tcpfin udp) onto the host's conntrack timeouts (nf_conntrack_tcp_timeout_
    * established / _fin_wait, nf_conntrack_udp_timeout_stream). Off by default: they are host-wide.
@@ -101,7 +105,12 @@ export class NftPlane implements DataPlane {
   readonly #ids = { services: new BackendIds(), backends: new BackendIds() };
   readonly #openQueue: NftPlaneOptions['openQueue'];
   readonly #ipip: boolean;
+  readonly #tunnel: TunnelEncap;
   #prev: Ruleset | null = null;
+  /** IPv6 services live in their own table (family ip6, same name), loaded in the same transaction. */
+  #prev6: Ruleset | null = null;
+  #model6: NftModel | null = null;
+  #queueRules6: string[][] | null = null;
   #dr: DrPlan = EMPTY_DR_PLAN;
   #queueRules: string[][] | null = null;
   #queue: QueueAnswerer | null = null;
@@ -111,6 +120,8 @@ export class NftPlane implements DataPlane {
   #model: NftModel | null = null;
   #syncing: Promise<void> = Promise.resolve();
   #stopped = false;
+  /** VRRP's managed and held addresses (setHeldAddresses); null: every service is loaded. */
+  #held: HeldAddresses | null = null;
   #started = false;
   readonly #drops: Record<string, number> = {};
   #director: Director | null = null;
@@ -133,12 +144,13 @@ export class NftPlane implements DataPlane {
     this.#exactAll = opts.exactAll ?? false;
     this.#openQueue = opts.openQueue;
     this.#ipip = opts.ipip ?? false;
+    this.#tunnel = opts.tunnel ?? IPIP;
     this.#viewIntervalMs = opts.viewIntervalMs ?? 1000;
     this.#mapTimeouts = opts.mapTimeouts ?? false;
     this.#view = opts.conntrack ? new ConntrackView(opts.conntrack, (k) => this.#destByKey(k)) : null;
     this.capabilities = {
       name: 'nft',
-      fwd: this.#ipip ? ['masq', 'fullnat', 'route', 'tunnel'] : ['masq', 'fullnat', 'route'],
+      fwd: this.#ipip || this.#tunnel.kind === 'vxlan' ? ['masq', 'fullnat', 'route', 'tunnel'] : ['masq', 'fullnat', 'route'],
       protocols: ['tcp', 'udp', 'sctp'], fwmark: true, privileged: true,
     };
   }
@@ -146,28 +158,30 @@ export class NftPlane implements DataPlane {
   // ---------------------------------------------------------------- admission
 
   checkService(key: ServiceKey, options: ServiceOptions): Check {
-    const family = key.kind === 'addr' ? key.vip.family : key.family;
-    if (family !== 4) {
-      return refusal('PLANE_ERROR', `the nft data plane forwards IPv4 only; ${serviceKeyText(key)} is IPv6`, { service: serviceKeyText(key) });
-    }
     if (options.proxyProtocol) return refusal('PLANE_ERROR', NO_PROXY_PROTOCOL, { service: serviceKeyText(key) });
     return { ok: true };
   }
 
   checkDest(svc: Service, spec: DestSpec): Check {
     const ctx = { service: serviceKeyText(svc.key), dest: endpointText(spec.addr, spec.port), fwd: spec.fwd };
-    if (spec.addr.family !== 4) return refusal('PLANE_ERROR', 'the nft data plane forwards IPv4 only', ctx);
+    // IPv6: NAT and FULLNAT (table ip6). DR needs the fwmark policy routing and local-table move
+    // of dr-routes.ts for IPv6 too, which this plane does not do yet.
+    if (spec.addr.family === 6 && (spec.fwd === 'route' || spec.fwd === 'tunnel')) {
+      return refusal('UNSUPPORTED_FWD',
+        'the nft data plane forwards IPv6 with NAT (-m) and FULLNAT (--fullnat) only; IPv6 direct routing and tunnelling are not supported', ctx);
+    }
     if (effectiveProxyProtocol(spec.proxyProtocol, svc.options.proxyProtocol) !== null) return refusal('PLANE_ERROR', NO_PROXY_PROTOCOL, ctx);
     if (spec.fwd === 'local') {
       return refusal('UNSUPPORTED_FWD', 'the nft data plane has no LOCALNODE forwarding; add the local server with -m to its own address', ctx);
     }
-    if (spec.fwd === 'tunnel' && !this.#ipip) {
+    if (spec.fwd === 'tunnel' && this.#tunnel.kind === 'ipip' && !this.#ipip) {
       return refusal('UNSUPPORTED_FWD',
         'IP tunnelling (-i) needs ipip, and this kernel has none (`ip link add type ipip` fails: CONFIG_NET_IPIP unset); '
-        + 'use direct routing (-g) on a shared L2 segment, or NAT (-m/--fullnat)', ctx);
+        + 'use direct routing (-g) on a shared L2 segment, NAT (-m/--fullnat), or VXLAN encapsulation (keepvs --nft-tunnel=vxlan)', ctx);
     }
     if (spec.fwd === 'tunnel' && spec.tunnel && spec.tunnel.type !== 'ipip') {
-      return refusal('UNSUPPORTED_FWD', `the nft data plane tunnels with ipip only (not ${spec.tunnel.type})`, ctx);
+      return refusal('UNSUPPORTED_FWD',
+        `the nft data plane tunnels with ${this.#tunnel.kind === 'vxlan' ? 'VXLAN (--nft-tunnel=vxlan), given as --tun-type ipip (the default),' : 'ipip only'} not ${spec.tunnel.type}`, ctx);
     }
     const dr = spec.fwd === 'route' || spec.fwd === 'tunnel';
     if (dr && svc.key.kind === 'fwmark') {
@@ -217,7 +231,7 @@ export class NftPlane implements DataPlane {
   }
 
   async #cleanupAll(): Promise<void> {
-    const t = await this.#cmd.nft(teardown(this.#table));
+    const t = await this.#cmd.nft(teardown(this.#table, ['ip', 'ip6']));
     if (t.code !== 0) throw new NftApplyError({ code: 'PLANE_ERROR', message: `nft: ${t.stderr.trim()}`, context: { table: this.#table } });
     const rules = await this.#cmd.ip(['-j', 'rule', 'list']);
     const routes = await this.#cmd.ip(['-j', 'route', 'show', 'table', 'all', 'proto', '107']);
@@ -225,26 +239,38 @@ export class NftPlane implements DataPlane {
     try {
       tables = (JSON.parse(routes.stdout || '[]') as { table?: string }[]).map((r) => Number(r.table)).filter((n) => Number.isInteger(n));
     } catch { /* no routes */ }
-    let links: string[] = [];
-    try {
-      const l = await this.#cmd.ip(['-j', 'link', 'show', 'type', 'ipip']);
-      links = (JSON.parse(l.stdout || '[]') as { ifname?: string }[]).map((x) => x.ifname ?? '');
-    } catch { /* no ipip */ }
+    const links: string[] = [];
+    for (const type of ['ipip', 'vxlan']) {
+      try {
+        const l = await this.#cmd.ip(['-j', 'link', 'show', 'type', type]);
+        links.push(...(JSON.parse(l.stdout || '[]') as { ifname?: string }[]).map((x) => x.ifname ?? ''));
+      } catch { /* none of this type */ }
+    }
     for (const args of drCleanupCommands(rules.stdout || '[]', tables, links)) await this.#cmd.ip(args);
-    await this.#removeQueueRules();
+    await this.#removeQueueRules(4);
+    if (this.#cmd.ip6tables) await this.#removeQueueRules(6);
     this.#prev = null;
+    this.#prev6 = null;
     this.#dr = EMPTY_DR_PLAN;
   }
 
-  async #removeQueueRules(): Promise<void> {
+  /** iptables-nft for IPv4, ip6tables-nft for IPv6 (the NFQUEUE target lives in each family's mangle table). */
+  #xtables(family: 4 | 6): (args: readonly string[]) => Promise<{ code: number; stdout: string; stderr: string }> {
+    if (family === 4) return (a) => this.#cmd.iptables(a);
+    return (a) => (this.#cmd.ip6tables ? this.#cmd.ip6tables(a) : Promise.resolve({ code: 127, stdout: '', stderr: 'ip6tables-nft unavailable' }));
+  }
+
+  async #removeQueueRules(family: 4 | 6): Promise<void> {
+    const xt = this.#xtables(family);
     // Bounded: one jump is all keepvs ever appends, a few attempts clear duplicates.
     for (let i = 0; i < 8; i++) {
-      const r = await this.#cmd.iptables(['-t', 'mangle', '-D', 'PREROUTING', '-j', QUEUE_CHAIN]);
+      const r = await xt(['-t', 'mangle', '-D', 'PREROUTING', '-j', QUEUE_CHAIN]);
       if (r.code !== 0) break;
     }
-    await this.#cmd.iptables(['-t', 'mangle', '-F', QUEUE_CHAIN]);
-    await this.#cmd.iptables(['-t', 'mangle', '-X', QUEUE_CHAIN]);
-    this.#queueRules = null;
+    await xt(['-t', 'mangle', '-F', QUEUE_CHAIN]);
+    await xt(['-t', 'mangle', '-X', QUEUE_CHAIN]);
+    if (family === 4) this.#queueRules = null;
+    else this.#queueRules6 = null;
   }
 
   sync(director: Director): Promise<void> {
@@ -265,14 +291,32 @@ export class NftPlane implements DataPlane {
     const now = this.#clock();
     const flowTimeoutS = Math.max(1, director.timeouts.getTimeouts().tcp);
     for (const [k, l] of this.#lingering) if (l.until <= now) this.#lingering.delete(k);
-    const model = buildModel(director, this.#ids, {
+    // VRRP: a service on a managed VIP is loaded only while the VIP is held (docs/vrrp.md).
+    const held = this.#held;
+    const served = held === null ? director : { services: () => director.services().filter((s) => s.key.kind !== 'addr' || vipServed(held, s.key.vip.text)) };
+    // Both families share one id space (marks are per host): each model keeps the other's ids.
+    const liveIds = { services: new Set<string>(), backends: new Set<string>() };
+    for (const svc of served.services()) {
+      liveIds.services.add(svc.id);
+      for (const d of svc.dests) liveIds.backends.add(destKey(svc, d));
+    }
+    const base = (family: 4 | 6): ModelOptions => ({
+      family, otherFamilyIds: liveIds,
       keepIds: new Set(this.#lingering.keys()),
       table: this.#table, queueNum: this.#queueNum, queueFailure: this.#queueFailure,
-      fullnatSource: this.#fullnatSource, drFlowTimeoutS: flowTimeoutS,
+      // A FULLNAT pool applies to its own family; the other family masquerades.
+      fullnatSource: this.#fullnatSource !== null && this.#fullnatSource.includes(':') === (family === 6) ? this.#fullnatSource : null,
+      drFlowTimeoutS: flowTimeoutS,
       forceQueue: this.#exactAll ? 'all' : this.#forceQueue,
     });
+    const model = buildModel(served, this.#ids, base(4));
+    const model6 = buildModel(served, this.#ids, base(6));
     const next = render(model);
-    const text = transaction(this.#prev, next);
+    // The ip6 table exists only while there are IPv6 services; one nft -f loads both (atomic).
+    const next6 = model6.services.length > 0 ? render(model6) : null;
+    let text = transaction(this.#prev, next);
+    if (next6 !== null) text += transaction(this.#prev6, next6);
+    else if (this.#prev6 !== null) text += teardown(this.#table, ['ip6']);
     const r = await this.#cmd.nft(text);
     if (r.code !== 0) {
       throw new NftApplyError({
@@ -282,6 +326,8 @@ export class NftPlane implements DataPlane {
     }
     this.#prev = next;
     this.#model = model;
+    this.#prev6 = next6;
+    this.#model6 = model6;
     // DR routing after the table: a new backend's mark has its route before the rule points at it.
     // A removed DR dest keeps its route while its flows may still be alive (up to the flow timeout):
     // IPVS too keeps forwarding a deleted dest's connections (expire_nodest_conn=0).
@@ -300,7 +346,7 @@ export class NftPlane implements DataPlane {
     }
     for (const k of drNow.keys()) this.#lingering.delete(k);
     this.#drBackends = drNow;
-    const plan = drPlan(model, [...this.#lingering.values()]);
+    const plan = drPlan(model, [...this.#lingering.values()], this.#tunnel);
     for (const args of drCommands(this.#dr, plan)) {
       const ir = await this.#cmd.ip(args);
       if (ir.code !== 0) this.#log('warn', `ip ${args.join(' ')}: ${ir.stderr.trim()}`);
@@ -311,37 +357,52 @@ export class NftPlane implements DataPlane {
   }
 
   async #syncQueue(model: NftModel, director: Director): Promise<void> {
-    if (!needsQueue(model)) {
-      if (this.#queueRules !== null) await this.#removeQueueRules();
+    const model6 = this.#model6;
+    const any = needsQueue(model) || (model6 !== null && needsQueue(model6));
+    if (!any) {
       if (this.#queue) {
         await this.#queue.close();
         this.#queue = null;
       }
+    } else {
+      if (!this.#queue && this.#openQueue) {
+        try {
+          const src = await this.#openQueue(this.#queueNum);
+          src.onFailure?.((m) => this.#log('error', `${m}; queue-path services use the ${this.#queueFailure} behaviour`));
+          this.#queue = new QueueAnswerer(src, director, this.#clock, (k) => this.#ids.backends.get(k), (reason) => this.#count(reason));
+        } catch (e) {
+          this.#log('error', `NFQUEUE ${this.#queueNum}: ${(e as Error).message}; queue-path services use the ${this.#queueFailure} behaviour`);
+        }
+      }
+      this.#queue?.setDirector(director);
+    }
+    await this.#syncQueueRules(4, model);
+    if (model6 !== null && (needsQueue(model6) || this.#queueRules6 !== null)) await this.#syncQueueRules(6, model6);
+  }
+
+  /** keepvs's NFQUEUE chain in one family's iptables mangle table: created with the first queue-path service, removed with the last. */
+  async #syncQueueRules(family: 4 | 6, model: NftModel): Promise<void> {
+    const have = family === 4 ? this.#queueRules : this.#queueRules6;
+    if (!needsQueue(model)) {
+      if (have !== null) await this.#removeQueueRules(family);
       return;
     }
-    if (!this.#queue && this.#openQueue) {
-      try {
-        const src = await this.#openQueue(this.#queueNum);
-        src.onFailure?.((m) => this.#log('error', `${m}; queue-path services use the ${this.#queueFailure} behaviour`));
-        this.#queue = new QueueAnswerer(src, director, this.#clock, (k) => this.#ids.backends.get(k), (reason) => this.#count(reason));
-      } catch (e) {
-        this.#log('error', `NFQUEUE ${this.#queueNum}: ${(e as Error).message}; queue-path services use the ${this.#queueFailure} behaviour`);
-      }
-    }
-    this.#queue?.setDirector(director);
     const want = queueRuleArgs(model);
-    if (JSON.stringify(want) === JSON.stringify(this.#queueRules)) return;
-    await this.#cmd.iptables(['-t', 'mangle', '-N', QUEUE_CHAIN]);
-    await this.#cmd.iptables(['-t', 'mangle', '-F', QUEUE_CHAIN]);
+    if (JSON.stringify(want) === JSON.stringify(have)) return;
+    const xt = this.#xtables(family);
+    const tool = family === 4 ? 'iptables-nft' : 'ip6tables-nft';
+    await xt(['-t', 'mangle', '-N', QUEUE_CHAIN]);
+    await xt(['-t', 'mangle', '-F', QUEUE_CHAIN]);
     for (const args of want) {
-      const r = await this.#cmd.iptables(['-t', 'mangle', '-A', QUEUE_CHAIN, ...args]);
+      const r = await xt(['-t', 'mangle', '-A', QUEUE_CHAIN, ...args]);
       if (r.code !== 0) {
-        throw new NftApplyError({ code: 'PLANE_ERROR', message: `iptables-nft (NFQUEUE rule): ${r.stderr.trim()}`, context: { args } });
+        throw new NftApplyError({ code: 'PLANE_ERROR', message: `${tool} (NFQUEUE rule): ${r.stderr.trim()}`, context: { args } });
       }
     }
-    const has = await this.#cmd.iptables(['-t', 'mangle', '-C', 'PREROUTING', '-j', QUEUE_CHAIN]);
-    if (has.code !== 0) await this.#cmd.iptables(['-t', 'mangle', '-A', 'PREROUTING', '-j', QUEUE_CHAIN]);
-    this.#queueRules = want;
+    const has = await xt(['-t', 'mangle', '-C', 'PREROUTING', '-j', QUEUE_CHAIN]);
+    if (has.code !== 0) await xt(['-t', 'mangle', '-A', 'PREROUTING', '-j', QUEUE_CHAIN]);
+    if (family === 4) this.#queueRules = want;
+    else this.#queueRules6 = want;
   }
 
   #startView(director: Director): void {
@@ -372,7 +433,7 @@ export class NftPlane implements DataPlane {
           protocol: s.match.protocol, vip: s.match.vip, vport: s.match.port,
         });
       }
-      await this.#view.refresh(director, this.#clock(), flows);
+      await this.#view.refresh(director, this.#clock(), flows, (this.#model6?.services.length ?? 0) > 0);
       for (const [dest, n] of this.#view.unanswered) {
         const id = `${dest.addr.text}:${dest.port}`;
         if (n < GATEWAY_WARN_AFTER || this.#gatewayWarned.has(id)) continue;
@@ -381,16 +442,24 @@ export class NftPlane implements DataPlane {
           + 'gateway to be the director (DIP), or use --fullnat');
       }
     }
-    const r = await this.#cmd.nftArgs(['-j', 'list', 'counters', 'table', 'ip', this.#table]);
-    if (r.code === 0) {
+    // The counters of both tables (ip, and ip6 while it exists) add up per reason.
+    const sums: Record<string, number> = {};
+    let read = false;
+    for (const family of this.#prev6 !== null ? ['ip', 'ip6'] : ['ip']) {
+      const r = await this.#cmd.nftArgs(['-j', 'list', 'counters', 'table', family, this.#table]);
+      if (r.code !== 0) continue;
       try {
         const j = JSON.parse(r.stdout) as { nftables: { counter?: { name: string; packets: number } }[] };
         for (const o of j.nftables) {
           const c = o.counter;
-          if (c && c.name in COUNTER_REASON) this.#drops[COUNTER_REASON[c.name as (typeof COUNTERS)[number]]] = c.packets;
+          if (!c || !(c.name in COUNTER_REASON)) continue;
+          const reason = COUNTER_REASON[c.name as (typeof COUNTERS)[number]];
+          sums[reason] = (sums[reason] ?? 0) + c.packets;
+          read = true;
         }
       } catch { /* keep the last values */ }
     }
+    if (read) Object.assign(this.#drops, sums);
   }
 
   /** ipvsadm --set changed: the DR flow timeout follows (a sync), and conntrack's if mapped. */
@@ -446,6 +515,9 @@ export class NftPlane implements DataPlane {
 
   async #closeMark(mark: number): Promise<void> {
     await this.#cmd.conntrack(['-D', '-f', 'ipv4', '--mark', String(mark)]);
+    if (this.#model6?.services.some((s) => s.backends.some((b) => b.mark === mark))) {
+      await this.#cmd.conntrack(['-D', '-f', 'ipv6', '--mark', String(mark)]);
+    }
     for (const s of this.#model?.services ?? []) {
       if (s.mode !== 'dr' || !s.backends.some((b) => b.mark === mark)) continue;
       const map = `flows_${s.name}`;
@@ -469,11 +541,18 @@ export class NftPlane implements DataPlane {
       this.#log('info', `nft data plane stopped; table ip ${this.#table} left loaded (flush on stop is off)`);
       return;
     }
-    await this.#cmd.nft(teardown(this.#table));
+    await this.#cmd.nft(teardown(this.#table, this.#prev6 !== null ? ['ip', 'ip6'] : ['ip']));
     for (const args of drCommands(this.#dr, EMPTY_DR_PLAN)) await this.#cmd.ip(args);
     this.#dr = EMPTY_DR_PLAN;
-    if (this.#queueRules !== null) await this.#removeQueueRules();
+    if (this.#queueRules !== null) await this.#removeQueueRules(4);
+    if (this.#queueRules6 !== null) await this.#removeQueueRules(6);
     this.#prev = null;
+    this.#prev6 = null;
+  }
+
+  /** VRRP: load a managed VIP's services only while it is held (applied at the next sync). */
+  setHeldAddresses(addrs: HeldAddresses): void {
+    this.#held = addrs;
   }
 
   stats(): DataPlaneStats {

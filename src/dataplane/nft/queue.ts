@@ -30,13 +30,30 @@ const NF_DROP = 0;
 const NF_ACCEPT = 1;
 const PROTOCOLS: Readonly<Record<number, Protocol>> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
 
-/** The 5-tuple of an IPv4 packet (TCP/UDP/SCTP all start with source and destination ports). */
+/**
+ * The 5-tuple of an IPv4 or IPv6 packet (TCP/UDP/SCTP all start with source and destination
+ * ports). IPv6: the transport header must follow the fixed 40-byte header directly (RFC 8200 §4:
+ * a first packet of TCP/UDP/SCTP carries no extension headers in practice; one that does is counted
+ * as a bad packet rather than guessed at).
+ */
 export function flowOfPacket(p: Uint8Array, mark: number): Flow | null {
+  const fwmark = ((mark & MARK_TAG_MASK) >>> 0) === QUEUE_TAG || isBackendMark(mark) ? undefined : mark || undefined;
+  if (p.length >= 44 && p[0] >> 4 === 6) {
+    const protocol = PROTOCOLS[p[6]];
+    if (!protocol) return null;
+    return {
+      protocol,
+      caddr: addrFromBytes(p.subarray(8, 24)),
+      cport: (p[40] << 8) | p[41],
+      vaddr: addrFromBytes(p.subarray(24, 40)),
+      vport: (p[42] << 8) | p[43],
+      fwmark,
+    };
+  }
   if (p.length < 20 || p[0] >> 4 !== 4) return null;
   const ihl = (p[0] & 0x0f) * 4;
   const protocol = PROTOCOLS[p[9]];
   if (!protocol || p.length < ihl + 4) return null;
-  const fwmark = ((mark & MARK_TAG_MASK) >>> 0) === QUEUE_TAG || isBackendMark(mark) ? undefined : mark || undefined;
   return {
     protocol,
     caddr: addrFromBytes(p.subarray(12, 16)),

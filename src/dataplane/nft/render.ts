@@ -33,7 +33,16 @@ export interface NftObject {
 
 export interface Ruleset {
   readonly table: string;
+  /** nftables family: ip (IPv4 services) or ip6 (IPv6 services). */
+  readonly family: NftFamily;
   readonly objects: readonly NftObject[];
+}
+
+export type NftFamily = 'ip' | 'ip6';
+
+/** The nft words of a family: its table family / payload protocol, and its address type. */
+function fam(f: 4 | 6): { readonly p: NftFamily; readonly addr: string } {
+  return f === 6 ? { p: 'ip6', addr: 'ipv6_addr' } : { p: 'ip', addr: 'ipv4_addr' };
 }
 
 const PROTO_MATCH: Readonly<Record<string, string>> = { tcp: 'tcp', udp: 'udp', sctp: 'sctp' };
@@ -56,15 +65,16 @@ function slotExpr(s: NftService): string {
   const k = s.sched;
   switch (k.kind) {
     case 'numgen': return `numgen inc mod ${k.modulus}`;
-    case 'hash-src': return `jhash ip saddr mod ${k.modulus} seed 0x6b7673`;
-    case 'hash-dst': return `jhash ip daddr mod ${k.modulus} seed 0x6b7673`;
+    case 'hash-src': return `jhash ${fam(s.family).p} saddr mod ${k.modulus} seed 0x6b7673`;
+    case 'hash-dst': return `jhash ${fam(s.family).p} daddr mod ${k.modulus} seed 0x6b7673`;
   }
 }
 
 /** The persistence key: the client network (ip_vs_sched_persist masks the client address). */
 function persistKey(s: NftService): string {
   const p = s.persistence!;
-  return p.netmask === '255.255.255.255' ? 'ip saddr' : `ip saddr & ${p.netmask}`;
+  const saddr = `${fam(s.family).p} saddr`;
+  return p.netmask === '255.255.255.255' || p.netmask === 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff' ? saddr : `${saddr} & ${p.netmask}`;
 }
 
 function l4(s: NftService): string {
@@ -73,7 +83,7 @@ function l4(s: NftService): string {
 
 /** DR flow key: the client's address and port (the VIP and service port are the service's). */
 function flowKey(s: NftService): string {
-  return `ip saddr . ${l4(s)} sport`;
+  return `${fam(s.family).p} saddr . ${l4(s)} sport`;
 }
 
 /**
@@ -104,7 +114,28 @@ function natFallbackChain(s: NftService, m: NftModel): string[] {
   return ['counter name "queue_fallback"', ...scheduleRules(s, false), 'ct mark set meta mark accept'];
 }
 
+/**
+ * One-packet scheduling (-o) in the kernel, per datagram and untracked: NAT rewrites the
+ * destination to the chosen dest (the reply's source is rewritten back in ops_forward); DR only
+ * marks the datagram for its fwmark route. No flow map, no conntrack entry: the next datagram of
+ * the same client socket is scheduled again, as IPVS's one-packet connections are.
+ */
+function onePacketChain(s: NftService): string[] {
+  const P = fam(s.family).p;
+  const r = ['notrack', ...scheduleRules(s, true)];
+  if (s.mode === 'dr') return [...r, 'accept'];
+  return [...r, `${P} daddr set meta mark map @ops_daddr udp dport set meta mark map @ops_dport accept`];
+}
+
+/** The reply of a one-packet NAT dest leaves with the service's address and port, as IPVS-NAT's would. */
+function onePacketReplyChain(s: NftService): string[] {
+  const P = fam(s.family).p;
+  const m = s.match.kind === 'addr' ? s.match : null;
+  return [`${P} saddr set ${m!.vip} udp sport set ${m!.port} accept`];
+}
+
 function drServiceChain(s: NftService, m: NftModel): string[] {
+  if (s.onePacket) return onePacketChain(s);
   const key = flowKey(s);
   const r = ['notrack', 'meta mark set 0', `meta mark set ${key} map @flows_${s.name}`];
   const known = `meta mark ${hex(BACKEND_TAG)}/8`;
@@ -140,8 +171,12 @@ function addrKey(s: NftService): string | null {
 
 /** The ruleset for a model. Pure: the same model gives the same ruleset, byte for byte. */
 export function render(m: NftModel): Ruleset {
-  const nat = m.services.filter((s) => s.mode === 'nat');
+  const { p: P, addr: A } = fam(m.family);
+  // One-packet NAT services are stateless like DR ones: dispatched in the raw hook (dr_pre), never tracked.
+  const opsNat = m.services.filter((s) => s.mode === 'nat' && s.onePacket);
+  const nat = m.services.filter((s) => s.mode === 'nat' && !s.onePacket);
   const dr = m.services.filter((s) => s.mode === 'dr');
+  const raw = [...dr, ...opsNat];
   const queued = m.services.filter((s) => s.path === 'queue');
   const objects: NftObject[] = [];
 
@@ -152,9 +187,9 @@ export function render(m: NftModel): Ruleset {
 
   // Backends: mark -> where to DNAT. Port 0 keeps the client's destination port.
   const natBackends: NftBackend[] = nat.flatMap((s) => s.backends);
-  objects.push(map('dnat_ap', 'type mark : ipv4_addr . inet_service;',
+  objects.push(map('dnat_ap', `type mark : ${A} . inet_service;`,
     natBackends.filter((b) => b.port !== 0).map((b) => `${hex(b.mark)} : ${b.addr} . ${b.port}`)));
-  objects.push(map('dnat_a', 'type mark : ipv4_addr;',
+  objects.push(map('dnat_a', `type mark : ${A};`,
     natBackends.filter((b) => b.port === 0).map((b) => `${hex(b.mark)} : ${b.addr}`)));
   objects.push(set('fullnat', 'type mark;', natBackends.filter((b) => b.fwd === 'fullnat').map((b) => hex(b.mark))));
 
@@ -166,28 +201,39 @@ export function render(m: NftModel): Ruleset {
   const isPcc = (s: NftService) => s.match.kind === 'addr' && s.match.port === 0;
   const isFwm = (s: NftService) => s.match.kind === 'fwmark';
   const fwmKey = (s: NftService) => (s.match.kind === 'fwmark' ? hex(s.match.fwmark) : '');
-  objects.push(map('svc_addr', 'type ipv4_addr . inet_proto . inet_service : verdict;', vm(nat, isAddr, (s) => addrKey(s)!, (s) => s.name)));
-  objects.push(map('svc_pcc', 'type ipv4_addr . inet_proto : verdict;', vm(nat, isPcc, (s) => addrKey(s)!, (s) => s.name)));
+  objects.push(map('svc_addr', `type ${A} . inet_proto . inet_service : verdict;`, vm(nat, isAddr, (s) => addrKey(s)!, (s) => s.name)));
+  objects.push(map('svc_pcc', `type ${A} . inet_proto : verdict;`, vm(nat, isPcc, (s) => addrKey(s)!, (s) => s.name)));
   objects.push(map('svc_fwm', 'type mark : verdict;',
     vm(nat, isFwm, fwmKey, (s) => (s.path === 'queue' ? `fb_${s.name}` : s.name))));
-  objects.push(map('dr_addr', 'type ipv4_addr . inet_proto . inet_service : verdict;', vm(dr, isAddr, (s) => addrKey(s)!, (s) => s.name)));
-  objects.push(map('dr_pcc', 'type ipv4_addr . inet_proto : verdict;', vm(dr, isPcc, (s) => addrKey(s)!, (s) => s.name)));
+  objects.push(map('dr_addr', `type ${A} . inet_proto . inet_service : verdict;`, vm(raw, isAddr, (s) => addrKey(s)!, (s) => s.name)));
+  objects.push(map('dr_pcc', `type ${A} . inet_proto : verdict;`, vm(dr, isPcc, (s) => addrKey(s)!, (s) => s.name)));
   const drQueued = dr.filter((s) => s.path === 'queue');
-  objects.push(map('dr_settle', 'type ipv4_addr . inet_proto . inet_service : verdict;',
+  objects.push(map('dr_settle', `type ${A} . inet_proto . inet_service : verdict;`,
     vm(drQueued, isAddr, (s) => addrKey(s)!, (s) => `settle_${s.name}`)));
-  objects.push(map('dr_settle_pcc', 'type ipv4_addr . inet_proto : verdict;',
+  objects.push(map('dr_settle_pcc', `type ${A} . inet_proto : verdict;`,
     vm(drQueued, isPcc, (s) => addrKey(s)!, (s) => `settle_${s.name}`)));
   objects.push(map('fallback', 'type mark : verdict;',
     queued.filter((s) => !isFwm(s)).map((s) => `${hex(s.index)} : goto fb_${s.name}`)));
   // The guard: every VIP:port (and VIP of a port-zero service) the plane forwards.
-  objects.push(set('guard_addr', 'type ipv4_addr . inet_proto . inet_service;', m.services.filter(isAddr).map((s) => addrKey(s)!)));
-  objects.push(set('guard_pcc', 'type ipv4_addr . inet_proto;', m.services.filter(isPcc).map((s) => addrKey(s)!)));
+  objects.push(set('guard_addr', `type ${A} . inet_proto . inet_service;`, m.services.filter(isAddr).map((s) => addrKey(s)!)));
+  objects.push(set('guard_pcc', `type ${A} . inet_proto;`, m.services.filter(isPcc).map((s) => addrKey(s)!)));
+
+  // One-packet NAT: each dest's address and port by mark, and the replies to rewrite (a real server
+  // shared by two one-packet services answers as the first of them).
+  // Declared only while such a service exists, so other rulesets stay as they were.
+  const opsBackends = opsNat.flatMap((s) => s.backends.map((b) => ({ s, b })));
+  if (opsNat.length > 0) objects.push(map('ops_daddr', `type mark : ${A};`, opsBackends.map(({ b }) => `${hex(b.mark)} : ${b.addr}`)));
+  if (opsNat.length > 0) objects.push(map('ops_dport', 'type mark : inet_service;', opsBackends.map(({ b }) => `${hex(b.mark)} : ${b.port}`)));
+  const replyOf = new Map<string, NftService>();
+  for (const { s, b } of opsBackends) if (!replyOf.has(`${b.addr} . udp . ${b.port}`)) replyOf.set(`${b.addr} . udp . ${b.port}`, s);
+  if (opsNat.length > 0) objects.push(set('ops_reply_from', `type ${A} . inet_proto . inet_service;`, [...replyOf.keys()]));
+  if (opsNat.length > 0) objects.push(map('ops_reply', `type ${A} . inet_proto . inet_service : verdict;`, [...replyOf].map(([k, s]) => `${k} : goto rp_${s.name}`)));
 
   // Per service: scheduler table, persistence, DR flows.
   for (const s of m.services) {
     objects.push(map(`sched_${s.name}`, SCHED_MAP_TYPE, s.sched.slots.map(([slot, mark]) => `${slot} : ${hex(mark)}`)));
     if (s.persistence) {
-      objects.push(map(`persist_${s.name}`, 'type ipv4_addr : mark; flags dynamic,timeout;', [], true));
+      objects.push(map(`persist_${s.name}`, `type ${A} : mark; flags dynamic,timeout;`, [], true));
       objects.push(set(`avail_${s.name}`, 'type mark;', s.backends.map((b) => hex(b.mark))));
     }
     if (s.mode === 'dr') {
@@ -197,31 +243,44 @@ export function render(m: NftModel): Ruleset {
 
   const hook = (h: string, prio: string, type = 'filter') => `type ${type} hook ${h} priority ${prio}; policy accept;`;
   objects.push(chain('dr_pre', hook('prerouting', 'raw'), [
-    'ip daddr . meta l4proto . th dport vmap @dr_addr',
-    'ip daddr . meta l4proto vmap @dr_pcc',
+    `${P} daddr . meta l4proto . th dport vmap @dr_addr`,
+    `${P} daddr . meta l4proto vmap @dr_pcc`,
+    // Replies of one-packet NAT dests: untracked too (rewritten after routing, in ops_forward).
+    ...(opsNat.length > 0 ? [`${P} saddr . meta l4proto . th sport @ops_reply_from notrack`] : []),
   ]));
+  // A retransmitted first packet (a SYN nobody answered yet) is still "new" to conntrack, but its
+  // entry already carries the dest's mark and its NAT binding: it is not scheduled again, so it
+  // neither moves an rr/wrr position nor asks the queue a second time.
+  const fresh = `ct state new ct mark != ${hex(BACKEND_TAG)}/8`;
   objects.push(chain('classify', hook('prerouting', '-160'), [
-    'ct state new ip daddr . meta l4proto . th dport vmap @svc_addr',
-    'ct state new ip daddr . meta l4proto vmap @svc_pcc',
+    `${fresh} ${P} daddr . meta l4proto . th dport vmap @svc_addr`,
+    `${fresh} ${P} daddr . meta l4proto vmap @svc_pcc`,
   ]));
-  objects.push(chain('classify_fwm', hook('prerouting', '-145'), ['ct state new meta mark vmap @svc_fwm']));
+  objects.push(chain('classify_fwm', hook('prerouting', '-145'), [`${fresh} meta mark vmap @svc_fwm`]));
   objects.push(chain('settle', hook('prerouting', '-140'), [
     // A packet still tagged "to the queue": the consumer never answered (none bound, queue full).
     `meta mark ${hex(QUEUE_TAG)}/8 meta mark & ${hex(MARK_ID_MASK)} vmap @fallback`,
     `ct state new meta mark ${hex(BACKEND_TAG)}/8 ct mark set meta mark accept`,
-    `ct state untracked meta mark ${hex(BACKEND_TAG)}/8 ip daddr . meta l4proto . th dport vmap @dr_settle`,
-    `ct state untracked meta mark ${hex(BACKEND_TAG)}/8 ip daddr . meta l4proto vmap @dr_settle_pcc`,
+    `ct state untracked meta mark ${hex(BACKEND_TAG)}/8 ${P} daddr . meta l4proto . th dport vmap @dr_settle`,
+    `ct state untracked meta mark ${hex(BACKEND_TAG)}/8 ${P} daddr . meta l4proto vmap @dr_settle_pcc`,
   ]));
   objects.push(chain('nat_pre', hook('prerouting', 'dstnat', 'nat'), [
-    'meta l4proto { tcp, udp, sctp } dnat ip to ct mark map @dnat_ap',
-    'dnat ip to ct mark map @dnat_a',
+    `meta l4proto { tcp, udp, sctp } dnat ${P} to ct mark map @dnat_ap`,
+    `dnat ${P} to ct mark map @dnat_a`,
   ]));
   objects.push(chain('nat_post', hook('postrouting', 'srcnat', 'nat'), [
-    m.fullnatSource === null ? 'ct mark @fullnat masquerade' : `ct mark @fullnat snat ip to ${m.fullnatSource}`,
+    m.fullnatSource === null ? 'ct mark @fullnat masquerade' : `ct mark @fullnat snat ${P} to ${m.fullnatSource}`,
   ]));
+  // After routing (a local source address would be a martian in prerouting): one-packet replies
+  // take the service's address and port.
+  if (opsNat.length > 0) {
+    objects.push(chain('ops_forward', hook('forward', '0'), [
+      `ct state untracked ${P} saddr . meta l4proto . th sport vmap @ops_reply`,
+    ]));
+  }
   objects.push(chain('guard', hook('input', '0'), [
-    'ip daddr . meta l4proto . th dport @guard_addr counter name "guard" drop',
-    'ip daddr . meta l4proto @guard_pcc counter name "guard" drop',
+    `${P} daddr . meta l4proto . th dport @guard_addr counter name "guard" drop`,
+    `${P} daddr . meta l4proto @guard_pcc counter name "guard" drop`,
   ]));
   for (const s of nat) {
     // A queue-path fwmark service is never dispatched to its own chain: the NFQUEUE rule matches its
@@ -229,8 +288,13 @@ export function render(m: NftModel): Ruleset {
     if (!(s.path === 'queue' && isFwm(s))) objects.push(chain(s.name, '', natServiceChain(s)));
     if (s.path === 'queue') objects.push(chain(`fb_${s.name}`, '', natFallbackChain(s, m)));
   }
+  for (const s of opsNat) {
+    objects.push(chain(s.name, '', onePacketChain(s)));
+    objects.push(chain(`rp_${s.name}`, '', onePacketReplyChain(s)));
+  }
   for (const s of dr) {
     objects.push(chain(s.name, '', drServiceChain(s, m)));
+    if (s.onePacket) continue;
     if (s.path === 'kernel') objects.push(chain(`new_${s.name}`, '', drNewChain(s, m, true)));
     else {
       objects.push(chain(`settle_${s.name}`, '', drSettleChain(s, m)));
@@ -238,7 +302,7 @@ export function render(m: NftModel): Ruleset {
     }
   }
   void TAG_MASK;
-  return { table: m.table, objects };
+  return { table: m.table, family: P, objects };
 }
 
 function objectText(o: NftObject, indent: string): string {
@@ -258,7 +322,7 @@ function objectText(o: NftObject, indent: string): string {
 /** The whole table, declaratively (what the golden files hold; `nft -c -f` accepts it). */
 export function rulesetText(r: Ruleset): string {
   const parts = r.objects.map((o) => objectText(o, '\t'));
-  return `table ip ${r.table} {\n${parts.join('\n\n')}\n}\n`;
+  return `table ${r.family} ${r.table} {\n${parts.join('\n\n')}\n}\n`;
 }
 
 // Chains are added before maps whose verdict elements jump to them, and regular chains before
@@ -266,8 +330,8 @@ export function rulesetText(r: Ruleset): string {
 const ORDER: Readonly<Record<NftObject['kind'], number>> = { counter: 0, set: 1, map: 1, chain: 2 };
 
 function declCmd(t: string, o: NftObject): string {
-  if (o.kind === 'counter') return `add counter ip ${t} ${o.name}`;
-  return o.decl ? `add ${o.kind} ip ${t} ${o.name} { ${o.decl} }` : `add ${o.kind} ip ${t} ${o.name}`;
+  if (o.kind === 'counter') return `add counter ${t} ${o.name}`;
+  return o.decl ? `add ${o.kind} ${t} ${o.name} { ${o.decl} }` : `add ${o.kind} ${t} ${o.name}`;
 }
 
 /**
@@ -275,13 +339,14 @@ function declCmd(t: string, o: NftObject): string {
  * deleted first — start-up after a crash) to `next`.
  */
 export function transaction(prev: Ruleset | null, next: Ruleset): string {
-  const t = next.table;
+  // "ip keepvs" / "ip6 keepvs": every command names the family with the table.
+  const t = `${next.family} ${next.table}`;
   const out: string[] = [];
   if (prev === null) {
     // `add table` + `delete table` never fails, whether or not a previous run left one behind.
-    out.push(`add table ip ${t}`, `delete table ip ${t}`);
+    out.push(`add table ${t}`, `delete table ${t}`);
   }
-  out.push(`add table ip ${t}`);
+  out.push(`add table ${t}`);
   const sorted = [...next.objects].sort((a, b) => ORDER[a.kind] - ORDER[b.kind]);
   // Regular chains first: verdict-map elements refer to them.
   const chains = sorted.filter((o) => o.kind === 'chain');
@@ -290,22 +355,22 @@ export function transaction(prev: Ruleset | null, next: Ruleset): string {
   for (const o of [...regular, ...sorted.filter((o) => o.kind !== 'chain'), ...base]) out.push(declCmd(t, o));
   // Empty every chain first (stale ones too), so nothing still refers to what goes away.
   const stale = prev === null ? [] : prev.objects.filter((p) => !next.objects.some((o) => o.kind === p.kind && o.name === p.name));
-  for (const o of [...chains, ...stale.filter((o) => o.kind === 'chain')]) out.push(`flush chain ip ${t} ${o.name}`);
+  for (const o of [...chains, ...stale.filter((o) => o.kind === 'chain')]) out.push(`flush chain ${t} ${o.name}`);
   for (const o of sorted) {
     if ((o.kind === 'map' || o.kind === 'set') && !o.dynamic) {
-      out.push(`flush ${o.kind} ip ${t} ${o.name}`);
-      if (o.body.length > 0) out.push(`add element ip ${t} ${o.name} { ${o.body.join(', ')} }`);
+      out.push(`flush ${o.kind} ${t} ${o.name}`);
+      if (o.body.length > 0) out.push(`add element ${t} ${o.name} { ${o.body.join(', ')} }`);
     }
   }
-  for (const o of stale) if (o.kind === 'map' || o.kind === 'set') out.push(`flush ${o.kind} ip ${t} ${o.name}`);
-  for (const o of [...regular, ...base]) for (const r of o.body) out.push(`add rule ip ${t} ${o.name} ${r}`);
+  for (const o of stale) if (o.kind === 'map' || o.kind === 'set') out.push(`flush ${o.kind} ${t} ${o.name}`);
+  for (const o of [...regular, ...base]) for (const r of o.body) out.push(`add rule ${t} ${o.name} ${r}`);
   // Stale objects go last: chains (now empty and unreferenced), then maps and sets.
-  for (const o of stale.filter((o) => o.kind === 'chain')) out.push(`delete chain ip ${t} ${o.name}`);
-  for (const o of stale.filter((o) => o.kind !== 'chain')) out.push(`delete ${o.kind} ip ${t} ${o.name}`);
+  for (const o of stale.filter((o) => o.kind === 'chain')) out.push(`delete chain ${t} ${o.name}`);
+  for (const o of stale.filter((o) => o.kind !== 'chain')) out.push(`delete ${o.kind} ${t} ${o.name}`);
   return `${out.join('\n')}\n`;
 }
 
 /** Removes everything the plane loaded (stop with flush, or the start-up cleanup). */
-export function teardown(table: string): string {
-  return `add table ip ${table}\ndelete table ip ${table}\n`;
+export function teardown(table: string, families: readonly NftFamily[] = ['ip']): string {
+  return families.map((f) => `add table ${f} ${table}\ndelete table ${f} ${table}\n`).join('');
 }

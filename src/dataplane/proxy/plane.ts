@@ -20,7 +20,7 @@ import type { Dest, DestSpec } from '../../core/dest.ts';
 import { type Addr, parseAddr, endpointText } from '../../core/addr.ts';
 import { type Service, type ServiceKey, type ServiceOptions, destKeyId, serviceKeyText } from '../../core/service.ts';
 import { effectiveProxyProtocol } from '../../core/proxy-protocol.ts';
-import type { Capabilities, Check, DataPlane, DataPlaneError, DataPlaneStats } from '../dataplane.ts';
+import { type Capabilities, type Check, type DataPlane, type DataPlaneError, type DataPlaneStats, type HeldAddresses, vipServed } from '../dataplane.ts';
 import { type DropReason, type PlaneContext, type PlaneDirector, BufferPool } from './plane-context.ts';
 import type { ProxyProtocolVersion } from './proxy-protocol.ts';
 import type { TcpSession } from './tcp-session.ts';
@@ -41,6 +41,11 @@ export interface ProxyPlaneOptions {
   readonly connectTimeoutMs?: number;
   /** Read buffer per socket in bytes (default 16 KiB, HAProxy's bufsize); two per TCP connection. */
   readonly bufferSize?: number;
+  /**
+   * The fast engine's first read buffer per socket (default 1 KiB); a socket moves to a full one
+   * the first time a read fills it (plane-context.ts, BufferPool).
+   */
+  readonly initialBufferSize?: number;
   /** listen(2) backlog (default 4096). */
   readonly backlog?: number;
   /** SO_REUSEPORT on listeners (default false). */
@@ -140,10 +145,12 @@ export class ProxyPlane implements DataPlane {
   #timer: ReturnType<typeof setInterval> | null = null;
   #syncing: Promise<void> = Promise.resolve();
   #stopped = false;
+  /** VRRP's managed and held addresses (setHeldAddresses); null: every service is served. */
+  #held: HeldAddresses | null = null;
 
   constructor(opts: ProxyPlaneOptions = {}) {
     const bufferSize = opts.bufferSize ?? 16384;
-    this.#ctx = new Context(opts.clock ?? Date.now, opts.connectTimeoutMs ?? 5000, new BufferPool(bufferSize, 4096));
+    this.#ctx = new Context(opts.clock ?? Date.now, opts.connectTimeoutMs ?? 5000, new BufferPool(bufferSize, 4096, opts.initialBufferSize));
     this.#tickDirector = opts.tickDirector ?? true;
     this.#sweepIntervalMs = opts.sweepIntervalMs ?? 1000;
     this.#backlog = opts.backlog ?? 4096;
@@ -220,7 +227,7 @@ export class ProxyPlane implements DataPlane {
     const want = new Map<string, Service>();
     for (const svc of director.services()) {
       const k = svc.key;
-      if (k.kind === 'addr' && (k.protocol === 'tcp' || k.protocol === 'udp') && k.port !== 0) want.set(svc.id, svc);
+      if (k.kind === 'addr' && (k.protocol === 'tcp' || k.protocol === 'udp') && k.port !== 0 && vipServed(this.#held, k.vip.text)) want.set(svc.id, svc);
     }
     for (const [id, l] of this.#tcp) {
       if (want.has(id)) continue;
@@ -351,6 +358,11 @@ export class ProxyPlane implements DataPlane {
     // Reset sockets close on the next loop turns; wait for them, boundedly.
     const closeBy = Date.now() + 1000;
     while (ctx.tcpSessions.size > 0 && Date.now() < closeBy) await sleep(10);
+  }
+
+  /** VRRP: a service on a managed VIP listens only while the VIP is held (applied at the next sync). */
+  setHeldAddresses(addrs: HeldAddresses): void {
+    this.#held = addrs;
   }
 
   stats(): DataPlaneStats {

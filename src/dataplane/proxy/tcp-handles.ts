@@ -11,19 +11,27 @@
 // If any of it is missing, tcpHandlesAvailable() says so and the plane uses tcp.ts instead.
 //
 // Per connection: two handles, two read buffers from the pool (libuv reads straight into them), no
-// closures. A read is written to the other side at once from the same buffer: if the kernel takes
+// closures. Each side starts on a small buffer and moves to a full one the first time a read fills
+// it (the read callback returns the new buffer, which is how node's user-buffer reads take the next
+// one); the small one stays with the session until it ends, since a queued write may point into it.
+// A read is written to the other side at once from the same buffer: if the kernel takes
 // it whole (the usual case) nothing is retained; if not, libuv keeps the rest queued, reading from
 // that side stops until the write completes (so the buffer is not overwritten), and the one shared
 // WriteWrap stays with libuv (a new one takes its place: a request object cannot be reused once
 // libuv holds it). An EOF from one side becomes shutdown(SHUT_WR) on the other once its queued
 // writes are out; a side is closed once its FIN has been read and ours has gone to it (when it had
-// already ended and nothing is queued for it, close() alone sends our FIN).
+// already ended and nothing is queued for it, close() alone sends our FIN). Handles are closed
+// without a close callback: libuv closes the descriptor inside uv_close() itself (the callback only
+// frees the handle later), and after close no read or write touches a buffer any more, so a session
+// returns its buffers as soon as both of its handles are closed — two JavaScript calls fewer per
+// connection.
 import { constants as osConstants } from 'node:os';
 import type { Addr } from '../../core/addr.ts';
 import type { Flow } from '../../core/director.ts';
 import type { PlaneContext } from './plane-context.ts';
 import { type Admission, TcpSession, acceptedFlow, admitTcp, isPeerReset } from './tcp-session.ts';
 import type { RawTcpHandle } from './tcp.ts';
+import { ACCEPTED_INHERIT_NODELAY } from './listener.ts';
 
 const kSession: unique symbol = Symbol('keepvs.tcpSession');
 
@@ -33,13 +41,14 @@ interface TcpHandle {
   useUserBuffer(b: Uint8Array): void;
   writeBuffer(req: WriteReq, b: Uint8Array): number;
   shutdown(req: ShutdownReq): number;
-  close(cb?: (this: TcpHandle) => void): void;
-  reset(cb?: (this: TcpHandle) => void): number;
+  close(): void;
+  reset(): number;
   setNoDelay(on: boolean): number;
   getpeername(out: { address?: string; port?: number; family?: string }): number;
   connect(req: ConnectReq, ip: string, port: number): number;
   connect6(req: ConnectReq, ip: string, port: number): number;
-  onread: ((this: TcpHandle) => void) | undefined;
+  /** Returning a Buffer makes it the buffer of the next reads (node's CustomBufferJSListener). */
+  onread: ((this: TcpHandle) => Buffer | undefined) | undefined;
   [kSession]?: HandleSession;
 }
 
@@ -61,8 +70,6 @@ interface ShutdownReq {
 interface ConnectReq {
   oncomplete: (this: ConnectReq, status: number) => void;
   session?: HandleSession;
-  address?: string;
-  port?: number;
 }
 
 interface Bindings {
@@ -130,17 +137,20 @@ function writeReq(): WriteReq {
 }
 
 const OPEN = 0;
-const CLOSING = 1;
 const CLOSED = 2;
 
 class HandleSession extends TcpSession {
   readonly c: TcpHandle;
   readonly s: TcpHandle;
-  readonly cbuf: Buffer;
-  readonly sbuf: Buffer;
+  /** The buffer each side is read into now. */
+  cbuf: Buffer;
+  sbuf: Buffer;
+  /** The small buffer a side started on, kept after it moved to a full one (returned at the end). */
+  cSmall: Buffer | null = null;
+  sSmall: Buffer | null = null;
   cState = OPEN;
   sState = OPEN;
-  /** Our FIN toward that side: 0 not asked, 1 pending, 2 sent. */
+  /** Our FIN toward that side: 0 not asked, 1 pending (uv_shutdown), 2 sent, 3 deferred (finTo). */
   cShut = 0;
   sShut = 0;
   /** Reading from that side is stopped until its last read has been written out. */
@@ -156,8 +166,8 @@ class HandleSession extends TcpSession {
     super(ctx, flow, a, now);
     this.c = c;
     this.s = new B!.TCP(B!.SOCKET);
-    this.cbuf = ctx.buffers.take();
-    this.sbuf = ctx.buffers.take();
+    this.cbuf = ctx.buffers.takeSmall();
+    this.sbuf = ctx.buffers.takeSmall();
     c[kSession] = this;
     this.s[kSession] = this;
   }
@@ -169,7 +179,7 @@ class HandleSession extends TcpSession {
   start(): void {
     const c = this.c;
     const s = this.s;
-    c.setNoDelay(true);
+    if (!ACCEPTED_INHERIT_NODELAY) c.setNoDelay(true);
     c.onread = onClientRead;
     c.useUserBuffer(this.cbuf);
     s.setNoDelay(true);
@@ -180,8 +190,6 @@ class HandleSession extends TcpSession {
     req.session = this;
     const ip = this.conn.daddr.text;
     const port = this.conn.dport;
-    req.address = ip;
-    req.port = port;
     const err = this.conn.daddr.family === 6 ? s.connect6(req, ip, port) : s.connect(req, ip, port);
     if (err !== 0) this.connectFailed(errName(err));
   }
@@ -216,6 +224,12 @@ class HandleSession extends TcpSession {
    * One side sent its FIN: the other side is owed ours. If that side has ended too and nothing is
    * queued for it, close() sends the FIN and saves a shutdown(2); otherwise shutdown(SHUT_WR) once
    * its queued writes are out, and close it when both FINs have passed (settle()).
+   *
+   * With nothing queued, the decision waits for the end of this event-loop turn (deferFin): the
+   * other side's FIN often arrives in the same batch of events (an HTTP client closing as soon as
+   * the answer is complete, a server closing after it), and then one close() replaces
+   * shutdown(2), the ShutdownWrap, an extra epoll round for POLLOUT and its callback. What the
+   * peer receives is the same: all data, then our FIN.
    */
   finTo(toServer: boolean): void {
     const ended = toServer ? this.serverFin : this.clientFin;
@@ -224,8 +238,38 @@ class HandleSession extends TcpSession {
       if (toServer) this.sShut = 2;
       else this.cShut = 2;
       closeHandle(toServer ? this.s : this.c, this, toServer, false);
+    } else if (pending === 0) {
+      if (toServer) this.sShut = 3;
+      else this.cShut = 3;
+      deferFin(this);
     } else {
       this.shutdown(toServer);
+    }
+  }
+
+  /** At the end of the loop turn: the deferred FINs (finTo) go out by close() or shutdown(). */
+  flushFins(): void {
+    if (this.cShut === 3) {
+      this.cShut = 0;
+      if (this.cState === OPEN && !this.aborted) {
+        if (this.clientFin && this.toClientPending === 0) {
+          this.cShut = 2;
+          closeHandle(this.c, this, false, false);
+        } else {
+          this.shutdown(false);
+        }
+      }
+    }
+    if (this.sShut === 3) {
+      this.sShut = 0;
+      if (this.sState === OPEN && !this.aborted) {
+        if (this.serverFin && this.toServerPending === 0) {
+          this.sShut = 2;
+          closeHandle(this.s, this, true, false);
+        } else {
+          this.shutdown(true);
+        }
+      }
     }
   }
 
@@ -266,15 +310,52 @@ class HandleSession extends TcpSession {
     closeHandle(this.s, this, true, true);
   }
 
-  closed(server: boolean): void {
-    if (server) this.sState = CLOSED;
-    else this.cState = CLOSED;
-    if (this.cState === CLOSED && this.sState === CLOSED) {
-      this.ctx.tcpSessions.delete(this);
-      this.ctx.buffers.give(this.cbuf);
-      this.ctx.buffers.give(this.sbuf);
+  /**
+   * A read filled a side's small buffer: later reads of that side go to a full one (returned to
+   * libuv by the read callback). Reads that fill a full buffer need nothing.
+   */
+  grow(server: boolean): Buffer | undefined {
+    const pool = this.ctx.buffers;
+    if (server) {
+      if (this.sSmall !== null || this.sbuf.length >= pool.size) return undefined;
+      this.sSmall = this.sbuf;
+      this.sbuf = pool.take();
+      return this.sbuf;
     }
+    if (this.cSmall !== null || this.cbuf.length >= pool.size) return undefined;
+    this.cSmall = this.cbuf;
+    this.cbuf = pool.take();
+    return this.cbuf;
   }
+
+  /** Both handles are closed: nothing refers to the buffers any more. */
+  release(): void {
+    const pool = this.ctx.buffers;
+    this.ctx.tcpSessions.delete(this);
+    pool.give(this.cbuf);
+    pool.give(this.sbuf);
+    if (this.cSmall !== null) pool.give(this.cSmall);
+    if (this.sSmall !== null) pool.give(this.sSmall);
+  }
+}
+
+/** Sessions with a deferred FIN, flushed once per event-loop turn (setImmediate runs after the poll phase). */
+const finQueue: HandleSession[] = [];
+let finFlushScheduled = false;
+
+function deferFin(s: HandleSession): void {
+  finQueue.push(s);
+  if (!finFlushScheduled) {
+    finFlushScheduled = true;
+    setImmediate(flushFinQueue);
+  }
+}
+
+function flushFinQueue(): void {
+  finFlushScheduled = false;
+  // Index loop: a session deferred while flushing (none today) is flushed in this pass too.
+  for (let i = 0; i < finQueue.length; i++) finQueue[i].flushFins();
+  finQueue.length = 0;
 }
 
 /** Accept a connection on the fast engine (the handle comes from the listener's accept hook). */
@@ -295,14 +376,15 @@ export function acceptTcpHandleFast(ctx: PlaneContext, vaddr: Addr, vport: numbe
 
 function closeHandle(h: TcpHandle, s: HandleSession, server: boolean, reset: boolean): void {
   if ((server ? s.sState : s.cState) !== OPEN) return;
-  if (server) s.sState = CLOSING;
-  else s.cState = CLOSING;
+  if (server) s.sState = CLOSED;
+  else s.cState = CLOSED;
   // uv_tcp_close_reset refuses while our FIN is pending (EINVAL) or without a socket, and node's
   // TCPWrap::Reset marks the handle closing even then, so a close() after a failed reset would do
   // nothing and leak the socket: reset only when it cannot fail, close normally otherwise.
   const canReset = reset && (server ? s.serverUp && s.sShut !== 1 : s.cShut !== 1);
-  if (canReset) h.reset(onClosed);
-  else h.close(onClosed);
+  if (canReset) h.reset();
+  else h.close();
+  if (s.cState === CLOSED && s.sState === CLOSED) s.release();
 }
 
 // ---------------------------------------------------------------- libuv callbacks (this = handle or request)
@@ -336,12 +418,14 @@ function onConnect(this: ConnectReq, status: number): void {
   s.s.readStart();
 }
 
-function onClientRead(this: TcpHandle): void {
+function onClientRead(this: TcpHandle): Buffer | undefined {
   const s = this[kSession]!;
   const n = B!.state[B!.kReadBytesOrError];
   if (n > 0) {
-    s.forward(s.s, true, s.cbuf, n);
+    const buf = s.cbuf;
+    s.forward(s.s, true, buf, n);
     s.data('input', n);
+    if (n === buf.length && s.cState === OPEN) return s.grow(false);
   } else if (n === UV_EOF) {
     s.clientEnded();
     s.finTo(true);
@@ -349,14 +433,17 @@ function onClientRead(this: TcpHandle): void {
   } else if (n < 0) {
     s.sideFailed(false, n);
   }
+  return undefined;
 }
 
-function onServerRead(this: TcpHandle): void {
+function onServerRead(this: TcpHandle): Buffer | undefined {
   const s = this[kSession]!;
   const n = B!.state[B!.kReadBytesOrError];
   if (n > 0) {
-    s.forward(s.c, false, s.sbuf, n);
+    const buf = s.sbuf;
+    s.forward(s.c, false, buf, n);
     s.data('output', n);
+    if (n === buf.length && s.sState === OPEN) return s.grow(true);
   } else if (n === UV_EOF) {
     s.serverEnded();
     s.finTo(false);
@@ -364,6 +451,7 @@ function onServerRead(this: TcpHandle): void {
   } else if (n < 0) {
     s.sideFailed(true, n);
   }
+  return undefined;
 }
 
 function onWriteDone(this: WriteReq, status: number): void {
@@ -401,7 +489,3 @@ function onShutdownDone(this: ShutdownReq, status: number): void {
   s.settle();
 }
 
-function onClosed(this: TcpHandle): void {
-  const s = this[kSession]!;
-  s.closed(this === s.s);
-}

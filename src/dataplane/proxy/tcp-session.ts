@@ -54,12 +54,17 @@ export interface AcceptedHandle {
   close(): void;
 }
 
+const peerOut: { address?: string; port?: number; family?: string } = { address: undefined, port: undefined, family: undefined };
+
 /**
  * The client's flow for an accepted handle, or null after counting 'client-gone' and closing it
  * (the client vanished between accept and getpeername).
  */
 export function acceptedFlow(ctx: PlaneContext, vaddr: Addr, vport: number, handle: AcceptedHandle): Flow | null {
-  const peer: { address?: string; port?: number } = {};
+  // One object for every call (getpeername overwrites its fields): nothing allocated for it per connection.
+  const peer = peerOut;
+  peer.address = undefined;
+  peer.port = undefined;
   const caddr = handle.getpeername(peer) === 0 && peer.address !== undefined ? ctx.addrOf(peer.address) : null;
   if (caddr === null || peer.port === undefined) {
     ctx.drop('client-gone');
