@@ -52,6 +52,16 @@ export const METRICS = {
   keepvs_config_stale: { type: 'gauge', help: '1 while a reload has been refused and the previous configuration still runs.' },
   keepvs_config_last_reload_success_timestamp_seconds: { type: 'gauge', help: 'When the configuration was last loaded successfully (start or reload).' },
   keepvs_config_reloads_total: { type: 'counter', help: 'SIGHUP reloads, by result (success, failure).' },
+  // BFD (bfd_instance sessions keepvs -f runs; src/check/bfd/process.ts).
+  keepvs_bfd_session_up: { type: 'gauge', help: '1 while the BFD session is Up, by bfd_instance name and neighbor.' },
+  keepvs_bfd_session_detection_time_seconds: { type: 'gauge', help: 'The BFD session\'s current detection time.' },
+  keepvs_bfd_session_packets_received_total: { type: 'counter', help: 'BFD control packets matched to the session since it (re)started.' },
+  keepvs_bfd_session_packets_sent_total: { type: 'counter', help: 'BFD control packets the session sent since it (re)started.' },
+  keepvs_bfd_packets_received_total: { type: 'counter', help: 'BFD datagrams received, accepted or not.' },
+  keepvs_bfd_packets_sent_total: { type: 'counter', help: 'BFD control packets sent.' },
+  keepvs_bfd_send_errors_total: { type: 'counter', help: 'BFD control packets the kernel refused to send.' },
+  keepvs_bfd_drops_total: { type: 'counter', help: 'BFD datagrams refused, by reason.' },
+  keepvs_bfd_state_transitions_total: { type: 'counter', help: 'BFD session state changes.' },
   // Process (the names prom-client and the Go client use).
   process_cpu_user_seconds_total: { type: 'counter', help: 'User CPU time spent in seconds.' },
   process_cpu_system_seconds_total: { type: 'counter', help: 'System CPU time spent in seconds.' },
@@ -191,6 +201,21 @@ export class MetricsCollector {
       if (cfg.lastSuccessSeconds !== null) add('keepvs_config_last_reload_success_timestamp_seconds', cfg.lastSuccessSeconds);
       add('keepvs_config_reloads_total', cfg.reloads.success, { result: 'success' });
       add('keepvs_config_reloads_total', cfg.reloads.failure, { result: 'failure' });
+    }
+    const bfd = ctx.bfd?.();
+    if (bfd) {
+      for (const s of bfd.sessions) {
+        const sl = { name: s.name, neighbor: s.neighbor };
+        add('keepvs_bfd_session_up', s.state === 'Up' ? 1 : 0, sl);
+        add('keepvs_bfd_session_detection_time_seconds', s.detectionTimeMs / 1000, sl);
+        add('keepvs_bfd_session_packets_received_total', s.counters.received, sl);
+        add('keepvs_bfd_session_packets_sent_total', s.counters.sent, sl);
+      }
+      add('keepvs_bfd_packets_received_total', bfd.stats.received);
+      add('keepvs_bfd_packets_sent_total', bfd.stats.sent);
+      add('keepvs_bfd_send_errors_total', bfd.stats.sendErrors);
+      for (const [reason, n] of Object.entries(bfd.stats.dropped)) add('keepvs_bfd_drops_total', n, { reason });
+      add('keepvs_bfd_state_transitions_total', bfd.stats.transitions);
     }
 
     const cpu = process.cpuUsage();

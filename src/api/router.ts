@@ -4,6 +4,7 @@ import type { Director } from '../core/director.ts';
 import type { InfoSnapshot } from '../core/snapshot.ts';
 import type { DataPlane } from '../dataplane/dataplane.ts';
 import type { ApiError } from './errors.ts';
+import type { BfdSessionSnapshot, BfdStats } from '../check/bfd/process.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -52,6 +53,12 @@ export interface ConfigStatus {
   readonly reloads: { readonly success: number; readonly failure: number };
 }
 
+/** The BFD process's sessions and its counters (src/check/bfd/process.ts). */
+export interface BfdStatus {
+  readonly sessions: readonly BfdSessionSnapshot[];
+  readonly stats: BfdStats;
+}
+
 /** What the daemon hands the API: the live director and plane, and how to read the time. */
 export interface ApiContext {
   readonly director: Director;
@@ -66,6 +73,8 @@ export interface ApiContext {
   readonly startTimeSeconds: number;
   /** The configuration's state; absent when the daemon has none to report (tests, embedders). */
   readonly config?: () => ConfigStatus;
+  /** The bfd_instance sessions keepvs -f runs (null while none runs); GET /v1/bfd and the keepvs_bfd_* metrics. */
+  readonly bfd?: () => BfdStatus | null;
 }
 
 export type Handler = (req: ApiRequest, ctx: ApiContext) => Reply | Promise<Reply>;

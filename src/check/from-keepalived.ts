@@ -7,6 +7,7 @@
 import type {
   Checker, CheckerConnection, KeepalivedConfig, RealServer, ScriptSpec, VirtualServer,
 } from '../config/keepalived/model.ts';
+import { addrFromBytes } from '../core/addr.ts';
 import {
   DNS_TYPES, REGEX_OPTIONS, type CheckerSpec, type ConnectionKeys, type DnsTypeName, type NotifyScriptSpec,
   type RealServerSpec, type RegexOption, type ScriptUser, type TimingKeys, type VirtualServerSpec, type VsIdentity,
@@ -65,12 +66,14 @@ function checkerSpecs(cfg: KeepalivedConfig, rs: RealServer, c: Checker, skipped
   const t = timing(c, cfg.globalDefs.checkerLogAllFailures);
   switch (c.type) {
     case 'TCP_CHECK':
+      return [{ type: c.type, ...t, ...connection(c.connection), ...(c.probeClose !== null ? { probe_close: c.probeClose } : {}) }];
     case 'PING_CHECK':
       return [{ type: c.type, ...t, ...connection(c.connection) }];
     case 'HTTP_GET':
     case 'SSL_GET':
       return [{
         type: c.type, ...t, ...connection(c.connection),
+        ...(c.type === 'HTTP_GET' && c.probeClose !== null ? { probe_close: c.probeClose } : {}),
         url: c.urls.map((u) => ({
           path: u.path,
           ...(u.digest !== null ? { digest: u.digest } : {}),
@@ -136,6 +139,35 @@ function checkerSpecs(cfg: KeepalivedConfig, rs: RealServer, c: Checker, skipped
   }
 }
 
+/**
+ * The addresses ha_suspend watches for a `virtual_server group`: every single address and every
+ * address of every range (a range varies the last byte of IPv4, the last 16 bits of IPv6). This is
+ * the matching keepalived's check_api.c: addr_matches spells out for groups (same /24 or /112 prefix,
+ * last part within the range). keepalived 2.2.7 never reaches it — that function returns "no match"
+ * for any group first, so its group's checkers are deactivated at start and never activated — and
+ * keepvs follows the spelled-out rule instead (docs/keepalived-conf.md). fwmark entries have no
+ * address (validate-lvs.ts clears ha_suspend on a group with fwmarks, as keepalived does).
+ */
+export function groupAddresses(cfg: KeepalivedConfig, name: string): string[] {
+  const g = cfg.virtualServerGroups.find((x) => x.name === name);
+  const out: string[] = [];
+  for (const r of g?.ranges ?? []) {
+    const first = r.first.bytes;
+    const last = r.last.bytes;
+    const n = first.length;
+    // The varying part: the last byte (IPv4) or the last two bytes (IPv6), as the range syntax allows.
+    const lo = n === 4 ? first[3] : (first[14] << 8) | first[15];
+    const hi = n === 4 ? last[3] : (last[14] << 8) | last[15];
+    for (let v = lo; v <= hi; v++) {
+      const b = Uint8Array.from(first);
+      if (n === 4) b[3] = v;
+      else { b[14] = v >> 8; b[15] = v & 0xff; }
+      out.push(addrFromBytes(b).text);
+    }
+  }
+  return [...new Set(out)];
+}
+
 /** The identity the checker room names a virtual server by (keepalived's FMT_VS). */
 export function vsIdentity(v: VirtualServer): VsIdentity {
   // keepalived.conf without `protocol` means UDP (kernel protocol 0); the model leaves it null for fwmark.
@@ -165,6 +197,7 @@ export function virtualServerSpec(cfg: KeepalivedConfig, v: VirtualServer, skipp
     id: vsIdentity(v),
     omega: v.omega,
     ...(v.haSuspend ? { ha_suspend: true } : {}),
+    ...(v.haSuspend && v.target.kind === 'group' ? { ha_suspend_addresses: groupAddresses(cfg, v.target.name) } : {}),
     quorum: v.quorum,
     hysteresis: v.hysteresis,
     ...(v.quorumUp ? { quorum_up: notifyScript(v.quorumUp) } : {}),
@@ -176,6 +209,11 @@ export function virtualServerSpec(cfg: KeepalivedConfig, v: VirtualServer, skipp
     ...(v.virtualhost !== null ? { virtualhost: v.virtualhost } : {}),
     real_server: v.realServers.map((rs) => realServerSpec(cfg, rs, skipped)),
   };
+}
+
+/** global_defs checker_probe_close (keepvs extension): the health checker's probeClose. */
+export function probeCloseSetting(cfg: KeepalivedConfig): { probeClose: KeepalivedConfig['globalDefs']['checkerProbeClose'] } {
+  return { probeClose: cfg.globalDefs.checkerProbeClose };
 }
 
 /** global_defs the checker process uses: enable_script_security and script_user. */

@@ -75,6 +75,11 @@ export interface HealthCheckerOptions {
    * no TIME_WAIT, sockets reused) or 'graceful' (keepalived's close: a FIN). See src/sys/tcp-connect.ts.
    */
   readonly probeClose?: ProbeClose;
+  /**
+   * Makes the connector for one close mode (default createTcpConnector). A checker's own
+   * `probe_close` (spec) overrides probeClose, so a checker holds up to one connector per mode.
+   */
+  readonly createConnector?: (opts: { readonly close: ProbeClose }) => TcpConnector | null;
   readonly files?: TrackFiles;
   /** global_defs enable_script_security. */
   readonly scriptSecurity?: boolean;
@@ -209,7 +214,8 @@ export class HealthChecker {
   #checks = 0;
   #runner: ScriptRunner | null = null;
   #pinger: Pinger | null = null;
-  #connector: TcpConnector | null | undefined = undefined;
+  /** One connector per close mode in use (tcpConnector, when given, serves every mode). */
+  readonly #connectors = new Map<ProbeClose, TcpConnector | null>();
   #scriptIds = new Map<NotifyScriptSpec, ScriptIdentity | null>();
   #started = false;
   #stopped = false;
@@ -340,7 +346,7 @@ export class HealthChecker {
     this.#bfdUnsubscribe?.();
     for (const run of this.#runs) run.watcher?.close();
     this.#pinger?.close();
-    this.#connector?.close();
+    for (const c of new Set(this.#connectors.values())) c?.close();
   }
 
   /**
@@ -357,8 +363,10 @@ export class HealthChecker {
     const local = this.#opts.isLocalAddress;
     if (!local) return;
     this.#resolved.forEach((rvs, vi) => {
-      if (!rvs.haSuspend || rvs.id.kind !== 'addr') return;
-      const enable = local(rvs.id.address);
+      if (!rvs.haSuspend || rvs.id.kind === 'fwmark') return;
+      // A group is active while any of its addresses is here (keepalived counts them:
+      // ha_suspend_addr_count; see from-keepalived.ts: groupAddresses for which are watched).
+      const enable = rvs.haSuspendAddresses.some(local);
       if (enable === !this.#suspended.has(vi) && !initial) return;
       if (enable) this.#suspended.delete(vi);
       else this.#suspended.add(vi);
@@ -429,7 +437,7 @@ export class HealthChecker {
       this.#publish(vi, s.events);
     });
     this.#pinger?.close();
-    this.#connector?.close();
+    for (const c of new Set(this.#connectors.values())) c?.close();
   }
 
   snapshot(): HealthSnapshot {
@@ -480,9 +488,15 @@ export class HealthChecker {
     return (this.#runner ??= this.#opts.runner ?? createScriptRunner());
   }
 
-  #connectorOnce(): TcpConnector | null {
-    if (this.#connector === undefined) this.#connector = this.#opts.tcpConnector !== undefined ? this.#opts.tcpConnector : createTcpConnector({ close: this.#opts.probeClose });
-    return this.#connector;
+  /** The connector for a checker: its own probe_close, else the checker-wide probeClose, else 'reset'. */
+  #connectorFor(spec: { readonly probe_close?: ProbeClose }): TcpConnector | null {
+    const close = spec.probe_close ?? this.#opts.probeClose ?? 'reset';
+    if (this.#connectors.has(close)) return this.#connectors.get(close)!;
+    const made = this.#opts.tcpConnector !== undefined ? this.#opts.tcpConnector : (this.#opts.createConnector ?? createTcpConnector)({ close });
+    // An injected connector is one object for every mode: keep it once so close() runs once.
+    if (this.#opts.tcpConnector !== undefined) for (const m of ['reset', 'graceful'] as const) this.#connectors.set(m, made);
+    else this.#connectors.set(close, made);
+    return made;
   }
 
   #pingerOnce(): Pinger {
@@ -631,11 +645,11 @@ export class HealthChecker {
     const spec = c.spec;
     const p = this.#probes;
     switch (spec.type) {
-      case 'TCP_CHECK': return p.tcp(spec, c.target!, signal, this.#connectorOnce());
+      case 'TCP_CHECK': return p.tcp(spec, c.target!, signal, this.#connectorFor(spec));
       case 'HTTP_GET':
       case 'SSL_GET':
         return p.http(spec, c.target!, signal, {
-          urlIndex: run.state.urlIndex, rsVirtualhost: c.rsVirtualhost, vsVirtualhost: c.vsVirtualhost, connector: this.#connectorOnce(),
+          urlIndex: run.state.urlIndex, rsVirtualhost: c.rsVirtualhost, vsVirtualhost: c.vsVirtualhost, connector: this.#connectorFor(spec),
         });
       case 'MISC_CHECK':
         return p.misc(spec, signal, { runner: this.#runnerOnce(), identity: run.identity, timeoutMs: c.miscTimeoutMs ?? c.timing.delayLoopMs });

@@ -9,6 +9,8 @@
 //   virtual_server → real_server → checker for connect_timeout, retry, delay_before_retry, warmup,
 //   delay_loop and alpha (and virtualhost for HTTP_GET/SSL_GET).
 
+import type { ProbeClose } from '../sys/tcp-connect.ts';
+
 /** keepalived's values, as constants: one place to read every default from. */
 export const KEEPALIVED_DEFAULTS = {
   /** KEEPALIVED_DEFAULT_DELAY (check_data.c: alloc_vs). */
@@ -98,7 +100,16 @@ export interface ConnectionKeys {
   connect_timeout?: number;
 }
 
-export interface TcpCheckSpec extends TimingKeys, ConnectionKeys {
+/**
+ * keepvs extension `probe_close` (TCP_CHECK and plain HTTP_GET): how the probe's connection ends,
+ * 'reset' (an RST) or 'graceful' (keepalived's FIN); unset: the health checker's probeClose
+ * (global_defs checker_probe_close). See src/sys/tcp-connect.ts.
+ */
+export interface ProbeCloseKey {
+  probe_close?: ProbeClose;
+}
+
+export interface TcpCheckSpec extends TimingKeys, ConnectionKeys, ProbeCloseKey {
   readonly type: 'TCP_CHECK';
 }
 
@@ -117,7 +128,7 @@ export interface UrlSpec {
   tls_compliant?: boolean;
 }
 
-export interface HttpGetSpec extends TimingKeys, ConnectionKeys {
+export interface HttpGetSpec extends TimingKeys, ConnectionKeys, ProbeCloseKey {
   readonly type: 'HTTP_GET' | 'SSL_GET';
   url: readonly UrlSpec[];
   virtualhost?: string;
@@ -231,6 +242,11 @@ export interface VirtualServerSpec extends Omit<TimingKeys, 'log_all_failures' |
   omega?: boolean;
   /** Checkers run only while the virtual address is on this host (keepalived's ha_suspend). */
   ha_suspend?: boolean;
+  /**
+   * ha_suspend on a `virtual_server group`: the group's addresses (each single address and every
+   * address of each range); the checkers run while any of them is on this host.
+   */
+  ha_suspend_addresses?: readonly string[];
   quorum?: number;
   hysteresis?: number;
   quorum_up?: NotifyScriptSpec;
@@ -299,6 +315,8 @@ export interface ResolvedVirtualServer {
   readonly id: VsIdentity;
   readonly omega: boolean;
   readonly haSuspend: boolean;
+  /** The addresses ha_suspend watches: an address service's own, a group's members, none for fwmark. */
+  readonly haSuspendAddresses: readonly string[];
   readonly quorum: number;
   readonly hysteresis: number;
   readonly quorumUp?: NotifyScriptSpec;
@@ -547,6 +565,7 @@ export function resolveVirtualServer(vs: VirtualServerSpec): { vs: ResolvedVirtu
       id: vs.id,
       omega: vs.omega ?? false,
       haSuspend: vs.ha_suspend ?? false,
+      haSuspendAddresses: vs.id.kind === 'addr' ? [vs.id.address] : vs.id.kind === 'group' ? vs.ha_suspend_addresses ?? [] : [],
       quorum: vs.quorum ?? KEEPALIVED_DEFAULTS.quorum,
       hysteresis: vs.hysteresis ?? KEEPALIVED_DEFAULTS.hysteresis,
       quorumUp: vs.quorum_up,

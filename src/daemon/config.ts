@@ -22,8 +22,8 @@ import { HealthChecker, type HealthCheckerOptions } from '../check/health-checke
 import { BfdProcess } from '../check/bfd/process.ts';
 import { bfdInstanceConfigs } from '../check/bfd/config.ts';
 import { type BfdNet, systemBfdNet } from '../sys/bfd-socket.ts';
-import { scriptSettings } from '../check/from-keepalived.ts';
-import type { ConfigStatus } from '../api/router.ts';
+import { probeCloseSetting, scriptSettings } from '../check/from-keepalived.ts';
+import type { BfdStatus, ConfigStatus } from '../api/router.ts';
 import { type AcceptedPlan, acceptPlan, applyOps, diffDesired, opText } from './reload.ts';
 import { HealthGlue, checkerSpecs, desiredState, scriptProblems, vsName } from './health.ts';
 import { hostname } from 'node:os';
@@ -203,6 +203,12 @@ export class ConfigRunner {
 
   get checker(): HealthChecker | null {
     return this.#live?.checker ?? null;
+  }
+
+  /** The BFD sessions and counters (GET /v1/bfd, keepvs_bfd_* metrics); null while no BFD process runs. */
+  bfdStatus(): BfdStatus | null {
+    const b = this.#bfd;
+    return b ? { sessions: b.snapshot(), stats: b.stats() } : null;
   }
 
   status(): ConfigStatus {
@@ -392,6 +398,7 @@ export class ConfigRunner {
       log: (m) => log.info(m),
       ...(this.#fifos ? { fifo: this.#fifos.writer } : {}),
       lvsFlushOnStop: flushOnStop,
+      ...probeCloseSetting(config),
       ...(check ? this.#haSuspendWatch(accepted.virtualServers) : {}),
       ...this.#d.checker,
       virtualServers: specs,

@@ -161,6 +161,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
       dumps: { data: () => dataDump(dumpSource), stats: () => statsDump(dumpSource) },
       startTimeSeconds: Math.floor(startedAt.getTime() / 1000),
       config: () => config.status(),
+      bfd: () => config.bfdStatus(),
     };
     const api = new ApiServer(ctx, (level, message) => log.log(level, message));
     cleanups.push(() => api.close(0));

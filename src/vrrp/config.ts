@@ -82,6 +82,12 @@ export interface ScriptUserConfig {
   group?: string;
 }
 
+/**
+ * A notify command: the line as written, or with the account written after it in keepalived.conf
+ * (`notify_master "/x.sh a" USER [GROUP]`), which it then runs as instead of script_user.
+ */
+export type NotifyScriptConfig = string | { script: string; user?: ScriptUserConfig };
+
 /** `track_file NAME { file PATH; weight W [reverse]; init_file [VALUE] [overwrite] }`. */
 export interface TrackFileConfig {
   name: string;
@@ -142,16 +148,25 @@ export interface VrrpInstanceConfig {
   track_script?: TrackRef[];
   track_file?: TrackRef[];
   track_process?: TrackRef[];
-  notify_master?: string;
-  notify_backup?: string;
-  notify_fault?: string;
-  notify_stop?: string;
-  notify?: string;
-  notify_master_rx_lower_pri?: string;
+  notify_master?: NotifyScriptConfig;
+  notify_backup?: NotifyScriptConfig;
+  notify_fault?: NotifyScriptConfig;
+  notify_stop?: NotifyScriptConfig;
+  notify?: NotifyScriptConfig;
+  notify_master_rx_lower_pri?: NotifyScriptConfig;
+  /**
+   * keepalived 2.2 `notify_deleted [SCRIPT [USER [GROUP]]]`: an instance a reload removes is reported as
+   * DELETED (not FAULT) to the generic notify and the FIFOs; SCRIPT, when given, runs as notify_fault would.
+   * true = without a script.
+   */
+  notify_deleted?: boolean | NotifyScriptConfig;
   notify_priority_changes?: boolean;
   accept?: boolean;
   no_accept?: boolean;
+  /** `use_vmac [NAME]`: a macvlan (default name vrrp.VRID) with MAC 00:00:5e:00:01:VRID (IPv6: 00:00:5e:00:02:VRID) carries the VIPs and the adverts. */
   use_vmac?: boolean | string;
+  /** `vmac_xmit_base`: with use_vmac, adverts leave from (and are read on) the base interface. */
+  vmac_xmit_base?: boolean;
   use_ipvlan?: boolean | string;
 }
 
@@ -162,11 +177,11 @@ export interface VrrpSyncGroupConfig {
   track_script?: TrackRef[];
   track_file?: TrackRef[];
   track_process?: TrackRef[];
-  notify_master?: string;
-  notify_backup?: string;
-  notify_fault?: string;
-  notify_stop?: string;
-  notify?: string;
+  notify_master?: NotifyScriptConfig;
+  notify_backup?: NotifyScriptConfig;
+  notify_fault?: NotifyScriptConfig;
+  notify_stop?: NotifyScriptConfig;
+  notify?: NotifyScriptConfig;
   notify_priority_changes?: boolean;
   sync_group_tracking_weight?: boolean;
 }
@@ -227,6 +242,22 @@ export interface NotifyScripts {
   readonly stop: string | null;
   readonly generic: string | null;
   readonly masterRxLowerPri: string | null;
+  /** notify_deleted's script (instances only). */
+  readonly deleted?: string | null;
+  /** The account written after a command, by role; absent = script_user / the default. */
+  readonly users?: Readonly<Partial<Record<NotifyRole, ScriptUserConfig>>>;
+}
+
+export type NotifyRole = 'master' | 'backup' | 'fault' | 'stop' | 'generic' | 'masterRxLowerPri' | 'deleted';
+
+/** use_vmac: the macvlan an instance creates on its interface (keepalived vrrp_vmac.c). */
+export interface ResolvedVmac {
+  /** vrrp.VRID unless named. */
+  readonly name: string;
+  /** 00:00:5e:00:01:VRID (IPv6: 00:00:5e:00:02:VRID). */
+  readonly mac: string;
+  /** vmac_xmit_base: adverts go out (and are read) on the base interface. */
+  readonly xmitBase: boolean;
 }
 
 export interface ResolvedInstance {
@@ -271,6 +302,10 @@ export interface ResolvedInstance {
   readonly trackProcesses: readonly ResolvedTrack[];
   readonly notify: NotifyScripts;
   readonly notifyPriorityChanges: boolean;
+  /** notify_deleted: a reload's removal is reported as DELETED (else FAULT). */
+  readonly notifyDeleted: boolean;
+  /** use_vmac; null = the VIPs and adverts use the interface itself. */
+  readonly vmac: ResolvedVmac | null;
   readonly syncGroup: string | null;
 }
 
@@ -346,15 +381,34 @@ function intIn(v: number, lo: number, hi: number): boolean {
   return Number.isInteger(v) && v >= lo && v <= hi;
 }
 
-function notifyOf(c: { notify_master?: string; notify_backup?: string; notify_fault?: string; notify_stop?: string; notify?: string; notify_master_rx_lower_pri?: string }): NotifyScripts {
-  return {
-    master: c.notify_master ?? null,
-    backup: c.notify_backup ?? null,
-    fault: c.notify_fault ?? null,
-    stop: c.notify_stop ?? null,
-    generic: c.notify ?? null,
-    masterRxLowerPri: c.notify_master_rx_lower_pri ?? null,
+type NotifyFields = {
+  notify_master?: NotifyScriptConfig; notify_backup?: NotifyScriptConfig; notify_fault?: NotifyScriptConfig; notify_stop?: NotifyScriptConfig;
+  notify?: NotifyScriptConfig; notify_master_rx_lower_pri?: NotifyScriptConfig; notify_deleted?: boolean | NotifyScriptConfig;
+};
+
+function notifyOf(c: NotifyFields): NotifyScripts {
+  const users: Partial<Record<NotifyRole, ScriptUserConfig>> = {};
+  const take = (role: NotifyRole, v: NotifyScriptConfig | boolean | undefined): string | null => {
+    if (v === undefined || typeof v === 'boolean') return null;
+    if (typeof v === 'string') return v;
+    if (v.user) users[role] = v.user;
+    return v.script;
   };
+  const scripts = {
+    master: take('master', c.notify_master),
+    backup: take('backup', c.notify_backup),
+    fault: take('fault', c.notify_fault),
+    stop: take('stop', c.notify_stop),
+    generic: take('generic', c.notify),
+    masterRxLowerPri: take('masterRxLowerPri', c.notify_master_rx_lower_pri),
+  };
+  const deleted = take('deleted', c.notify_deleted);
+  return { ...scripts, ...(deleted !== null ? { deleted } : {}), ...(Object.keys(users).length ? { users } : {}) };
+}
+
+/** keepalived's VMAC address for a VRID: 00:00:5e:00:01:VRID (IPv4; 00:00:5e:00:02:VRID is IPv6's). */
+export function vmacAddress(vrid: number, family: Family): string {
+  return `00:00:5e:00:0${family === 6 ? 2 : 1}:${vrid.toString(16).padStart(2, '0')}`;
 }
 
 /** track_process refs: the block's weight and reverse unless the reference gives its own (vrrp_track.c). */
@@ -514,7 +568,6 @@ function resolveInstance(ic: VrrpInstanceConfig, g: VrrpGlobalDefs, ctx: Context
 
   if (!intIn(ic.virtual_router_id, 1, 255)) err('VRID_INVALID', 'virtual_router_id', `virtual_router_id ${ic.virtual_router_id} not in 1..255`);
   if (ic.priority !== undefined && !intIn(ic.priority, 1, 255)) err('PRIORITY_INVALID', 'priority', `priority ${ic.priority} not in 1..255`);
-  if (ic.use_vmac !== undefined && ic.use_vmac !== false) err('USE_VMAC_UNSUPPORTED', 'use_vmac', 'use_vmac is not supported yet: keepvs sends adverts and GARPs from the interface\'s own MAC');
   if (ic.use_ipvlan !== undefined && ic.use_ipvlan !== false) err('USE_VMAC_UNSUPPORTED', 'use_ipvlan', 'use_ipvlan is not supported yet');
   const strict = ic.strict_mode ?? g.vrrp_strict ?? false;
 
@@ -752,6 +805,15 @@ function resolveInstance(ic: VrrpInstanceConfig, g: VrrpGlobalDefs, ctx: Context
   else if (ic.old_unicast_checksum === true) checksumCompat = 'config';
   const ttl = num(ic.unicast_ttl, 255);
   if (!intIn(ttl, 1, 255)) err('VALUE_INVALID', 'unicast_ttl', `unicast_ttl ${ttl} not in 1..255`);
+  // use_vmac (vrrp_parser.c / vrrp_vmac.c): a macvlan named vrrp.VRID unless named (either family); with
+  // unicast peers keepalived forces vmac_xmit_base (the loader reports that adjustment).
+  let vmac: ResolvedVmac | null = null;
+  if (ic.use_vmac !== undefined && ic.use_vmac !== false) {
+    const name = typeof ic.use_vmac === 'string' ? ic.use_vmac : `vrrp.${ic.virtual_router_id}`;
+    if (!ic.interface) err('NO_INTERFACE', 'use_vmac', 'use_vmac needs an interface to put the macvlan on');
+    else if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(name)) err('VALUE_INVALID', 'use_vmac', `VMAC interface name '${name}' too long or invalid characters`);
+    else vmac = { name, mac: vmacAddress(ic.virtual_router_id, family), xmitBase: (ic.vmac_xmit_base ?? false) || unicast };
+  }
   if (priorityErrors(diags, errors0)) return null;
   if (!intIn(basePriority, 1, 255)) basePriority = 100;
   family = family === 6 ? 6 : 4;
@@ -765,7 +827,8 @@ function resolveInstance(ic: VrrpInstanceConfig, g: VrrpGlobalDefs, ctx: Context
     strict, garp, lowerPrioNoAdvert, higherPrioSendAdvert, dontTrackPrimary: ic.dont_track_primary ?? false,
     trackInterfaces, trackScripts, trackFiles, trackProcesses, notify: notifyOf(ic),
     notifyPriorityChanges: ic.notify_priority_changes ?? g.vrrp_notify_priority_changes ?? false,
-    syncGroup: ctx.syncGroup,
+    notifyDeleted: ic.notify_deleted !== undefined && ic.notify_deleted !== false,
+    vmac, syncGroup: ctx.syncGroup,
   };
 }
 

@@ -12,7 +12,7 @@ export const VRRP_ERRORS = {
   NO_VIP: { severity: 'error', text: 'VRRPv3 and strict mode need at least one virtual_ipaddress' },
   NO_INTERFACE: { severity: 'error', text: 'an instance needs an interface, or unicast_src_ip with unicast peers' },
   UNICAST_IN_STRICT: { severity: 'error', text: 'unicast peers are not supported in strict mode' },
-  USE_VMAC_UNSUPPORTED: { severity: 'error', text: 'use_vmac / use_ipvlan are not supported yet' },
+  USE_VMAC_UNSUPPORTED: { severity: 'error', text: 'use_ipvlan is not supported yet' },
   VALUE_INVALID: { severity: 'error', text: 'value out of range or malformed' },
   DUPLICATE_INSTANCE: { severity: 'error', text: 'two instances share a name, or a VRID on the same interface and family' },
   SCRIPT_UNKNOWN: { severity: 'error', text: 'track_script names no vrrp_script' },

@@ -4,7 +4,7 @@
 // again is idempotent, so the daemon should only surface the resolver's errors (and ignore its warnings,
 // which the config diagnostics already gave).
 import type { IpAddress, IpRoute, IpRule, KeepalivedConfig, ScriptSpec, TrackRef as ModelTrackRef, VrrpNotify } from '../config/keepalived/model.ts';
-import type { TrackRef, VrrpConfig, VrrpInstanceConfig, VrrpSyncGroupConfig } from './config.ts';
+import type { NotifyScriptConfig, TrackRef, VrrpConfig, VrrpInstanceConfig, VrrpSyncGroupConfig } from './config.ts';
 
 function quote(w: string): string {
   return /[\s"']/.test(w) || w === '' ? `"${w.replace(/"/g, '\\"')}"` : w;
@@ -68,10 +68,17 @@ function refs(list: readonly ModelTrackRef[]): TrackRef[] {
   return list.map((t) => ({ name: t.name, ...(t.weight !== null ? { weight: t.weight } : {}), ...(t.reverse ? { reverse: true } : {}) }));
 }
 
+/** A notify command with the `USER [GROUP]` written after it (run as that account, vrrp_notify.c). */
+function notifyScript(s: ScriptSpec | null): NotifyScriptConfig | undefined {
+  const text = scriptText(s);
+  if (text === undefined || !s?.user) return text;
+  return { script: text, user: { user: s.user, ...(s.group ? { group: s.group } : {}) } };
+}
+
 function notify(n: VrrpNotify) {
   return {
-    notify_master: scriptText(n.master), notify_backup: scriptText(n.backup), notify_fault: scriptText(n.fault),
-    notify_stop: scriptText(n.stop), notify: scriptText(n.generic),
+    notify_master: notifyScript(n.master), notify_backup: notifyScript(n.backup), notify_fault: notifyScript(n.fault),
+    notify_stop: notifyScript(n.stop), notify: notifyScript(n.generic),
   };
 }
 
@@ -118,9 +125,11 @@ export function vrrpConfigFromKeepalived(m: KeepalivedConfig): VrrpConfig {
     track_file: refs(v.trackFiles),
     track_process: refs(v.trackProcesses),
     ...notify(v.notify),
-    notify_master_rx_lower_pri: scriptText(v.notifyMasterRxLowerPri),
+    notify_master_rx_lower_pri: notifyScript(v.notifyMasterRxLowerPri),
+    notify_deleted: v.notifyDeleted === 'send-fault' ? undefined : v.notifyDeleted === 'notify-only' ? true : notifyScript(v.notifyDeleted),
     notify_priority_changes: v.notifyPriorityChanges,
     use_vmac: v.useVmac ? (v.useVmac.name ?? true) : undefined,
+    vmac_xmit_base: v.vmacXmitBase || undefined,
     use_ipvlan: v.useIpvlan ? true : undefined,
   }));
   const groups: VrrpSyncGroupConfig[] = m.vrrpSyncGroups.map((s) => ({

@@ -19,6 +19,9 @@ import type { ScriptCounter } from './tracking.ts';
 export function matchInstance(old: ResolvedInstance, next: readonly ResolvedInstance[]): ResolvedInstance | null {
   for (const n of next) {
     if (n.vrid !== old.vrid || n.family !== old.family || n.interface !== old.interface) continue;
+    // keepalived compares the instance's interface, which is the vmac with use_vmac: switching it on or
+    // off, or renaming it, makes another instance.
+    if ((n.vmac?.name ?? null) !== (old.vmac?.name ?? null)) continue;
     if (n.unicast !== old.unicast) continue;
     if (n.unicast) {
       if ((n.srcAddr?.text ?? null) !== (old.srcAddr?.text ?? null)) continue;

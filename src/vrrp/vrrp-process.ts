@@ -8,7 +8,7 @@ import type { Datagram, VrrpSocket } from '../sys/raw-socket.ts';
 import type { FrameSender } from '../sys/garp.ts';
 import { readLinks, type LinkInfo } from '../sys/ip.ts';
 import type { NetlinkEvent } from '../sys/netlink.ts';
-import type { GarpLimit, ResolvedInstance, ResolvedScript, ResolvedSyncGroup, ResolvedTrackFile, ResolvedVrrp, VrrpStateName } from './config.ts';
+import type { GarpLimit, ScriptUserConfig, ResolvedInstance, ResolvedScript, ResolvedSyncGroup, ResolvedTrackFile, ResolvedVrrp, VrrpStateName } from './config.ts';
 import type { DropReason } from './drop-reasons.ts';
 import { encodeAhPacket } from './ah.ts';
 import {
@@ -27,6 +27,7 @@ import {
 import { splitWords, vipAddArgs, vipDelArgs, vipDev, type Vip } from './vip.ts';
 import type { ScriptIdentity } from '../sys/exec.ts';
 import { addressDiff, carryScriptCounter, keepsState, matchInstance, reloadedState } from './reload.ts';
+import { VmacManager, advertInterface, vipInterface } from './vmac.ts';
 import { countMatches, initialProcessTracker, stepProcessTracker, type ProcessTrackerState, type ResolvedTrackProcess } from './track-process.ts';
 
 /**
@@ -165,12 +166,30 @@ export class VrrpProcess {
   private delayedStartUntil: number | undefined = undefined;
   private stopping: Promise<void> | null = null;
   private readonly pendingExec = new Set<Promise<unknown>>();
+  private readonly vmacs: VmacManager;
 
   constructor(cfg: ResolvedVrrp, host: VrrpHost, opts: VrrpProcessOptions = {}) {
     this.cfg = cfg;
     this.host = host;
     this.opts = opts;
+    this.vmacs = new VmacManager(host);
   }
+
+  /** use_vmac: create the vmacs not made yet (before the sockets open on them); the names that failed. */
+  private async createVmacs(list: readonly ResolvedInstance[]): Promise<Set<string>> {
+    const failed = new Set<string>();
+    for (const ic of list) {
+      if (ic.vmac && !this.vmacs.has(ic.vmac.name) && !(await this.vmacs.create(ic, this.links.get(ic.interface ?? '')))) failed.add(ic.name);
+    }
+    for (const ic of list) {
+      if (failed.has(ic.name)) this.vmacFailed.add(ic.name);
+      else this.vmacFailed.delete(ic.name);
+    }
+    return failed;
+  }
+
+  /** Instances whose vmac could not be created: held in FAULT (a tracked fault, so retracking keeps it). */
+  private readonly vmacFailed = new Set<string>();
 
   private now(): number {
     return this.host.clock.now();
@@ -191,6 +210,15 @@ export class VrrpProcess {
     } catch (e) {
       h.log('error', `cannot read interfaces: ${(e as Error).message}`);
     }
+    // use_vmac: the vmacs exist before the sockets open on them; read the interfaces again to see them.
+    const vmacFailed = await this.createVmacs(this.cfg.instances);
+    if (this.vmacs.names().length > 0) {
+      try {
+        this.setLinks(await readLinks(h.ip));
+      } catch (e) {
+        h.log('error', `cannot read interfaces: ${(e as Error).message}`);
+      }
+    }
     this.frames = h.openFrameSender();
     if (!this.frames) h.log('warn', 'gratuitous ARP / unsolicited NA disabled: cannot open an AF_PACKET socket');
     this.linkWatch = h.watchLinks((ev) => this.onNetlink(ev));
@@ -206,6 +234,8 @@ export class VrrpProcess {
     for (const rt of this.instances) {
       rt.localAddr = this.localAddrOf(rt.cfg);
       rt.state = initialState(rt.cfg, this.totalsOf(rt), rt.localAddr);
+      // No vmac: no socket on it either; totalsOf counts the fault.
+      if (vmacFailed.has(rt.cfg.name)) continue;
       try {
         rt.pool = this.poolFor(rt);
       } catch (e) {
@@ -458,7 +488,7 @@ export class VrrpProcess {
 
   private async addAddresses(rt: InstanceRuntime): Promise<void> {
     for (const v of this.vipsOf(rt)) {
-      const dev = vipDev(v, rt.cfg.interface);
+      const dev = vipDev(v, vipInterface(rt.cfg));
       if (dev) await this.ipRun(rt, vipAddArgs(v, dev), /File exists/);
     }
     for (const r of rt.cfg.routes) await this.ipRun(rt, ['route', 'add', ...r], /File exists/);
@@ -474,7 +504,7 @@ export class VrrpProcess {
       for (const r of only?.routes ?? cfg.routes) await this.ipRun(rt, ['route', 'del', ...r], /No such|not exist/i);
     }
     for (const v of only?.vips ?? this.vipsOf(rt)) {
-      const dev = vipDev(v, cfg.interface);
+      const dev = vipDev(v, vipInterface(cfg));
       if (!dev) continue;
       if (residual) {
         // Only remove what is there: a restart after a crash must not leave the old VIPs as sources.
@@ -489,7 +519,7 @@ export class VrrpProcess {
   private announce(rt: InstanceRuntime, repeat: number): void {
     if (!this.frames || !rt.state.vipSet) return;
     for (let j = 0; j < repeat; j++) {
-      for (const v of this.vipsOf(rt)) this.announceOne(rt, v.addr, vipDev(v, rt.cfg.interface));
+      for (const v of this.vipsOf(rt)) this.announceOne(rt, v.addr, vipDev(v, vipInterface(rt.cfg)));
     }
   }
 
@@ -585,9 +615,9 @@ export class VrrpProcess {
   }
 
   private runNotify(n: NotifyCommands, waitStop: boolean): void {
-    for (const argv of n.commands) {
+    for (const [i, argv] of n.commands.entries()) {
       // notify_stop gets one second before it is killed (vrrp_notify.c: system_call_script ... TIMER_HZ).
-      const id = this.notifyIdentity(argv[0] ?? '');
+      const id = this.notifyIdentity(argv[0] ?? '', n.users[i] ?? null);
       if (id === null) continue;
       const p = this.host.exec(argv, waitStop ? 1000 : null, id).then((r) => {
         if (r.error) this.host.log('error', `notify ${argv.join(' ')}: ${r.error}`);
@@ -617,12 +647,13 @@ export class VrrpProcess {
     const c = rt.cfg;
     const protocol = c.authType === AUTH_TYPE.ah ? IPPROTO_AH : IPPROTO_VRRP;
     const local = c.unicast ? (c.srcAddr?.text ?? this.localAddrOf(c)?.text ?? null) : null;
-    const key = `${c.family}/${protocol}/${c.interface ?? '-'}/${c.unicast ? `ucast:${local}` : `mcast:${c.mcastDst.text}`}`;
+    const ifname = advertInterface(c);
+    const key = `${c.family}/${protocol}/${ifname ?? '-'}/${c.unicast ? `ucast:${local}` : `mcast:${c.mcastDst.text}`}`;
     let pool = this.pools.get(key);
     if (!pool) {
       const members: InstanceRuntime[] = [];
       const socket = this.host.openSocket({
-        family: c.family, protocol, ifname: c.interface, multicastGroup: c.unicast ? null : c.mcastDst.text,
+        family: c.family, protocol, ifname, multicastGroup: c.unicast ? null : c.mcastDst.text,
         localAddress: c.unicast ? local : c.srcAddr?.text ?? null, unicastHops: c.ttl,
       }, (d) => this.onDatagram(pool!, d));
       pool = { key, socket, family: c.family, members };
@@ -685,7 +716,8 @@ export class VrrpProcess {
     const srcMissing = rt.cfg.srcAddr && rt.cfg.interface && this.links.size > 0
       && !(this.links.get(rt.cfg.interface)?.addrs.some((a) => a.address === rt.cfg.srcAddr!.text));
     const noPeer = rt.cfg.unicastFaultNoPeer && rt.cfg.peers.length === 0;
-    return { ...t, faults: t.faults + (noSource ? 1 : 0) + (srcMissing ? 1 : 0) + (noPeer ? 1 : 0) };
+    const noVmac = this.vmacFailed.has(rt.cfg.name);
+    return { ...t, faults: t.faults + (noSource ? 1 : 0) + (srcMissing ? 1 : 0) + (noPeer ? 1 : 0) + (noVmac ? 1 : 0) };
   }
 
   private retrack(): void {
@@ -866,15 +898,21 @@ export class VrrpProcess {
 
   private readonly notifyIds = new Map<string, ScriptIdentity | null | undefined>();
 
-  /** The account a notify script runs as (script_user / default), or null when the checks refuse it; checked once per program. */
-  private notifyIdentity(argv0: string): ScriptIdentity | null | undefined {
+  /**
+   * The account a notify script runs as — the `USER [GROUP]` written after it, else script_user / the
+   * default (notify.c, as keepalived resolves a notify script's uid/gid) — or null when the checks refuse
+   * it; checked once per program and account.
+   */
+  private notifyIdentity(argv0: string, own: ScriptUserConfig | null): ScriptIdentity | null | undefined {
     const scripts = this.host.scripts;
     if (!scripts) return undefined;
-    if (this.notifyIds.has(argv0)) return this.notifyIds.get(argv0);
+    const user = own ?? this.cfg.scriptUser;
+    const key = `${argv0}\0${own ? `${own.user}:${own.group ?? ''}` : ''}`;
+    if (this.notifyIds.has(key)) return this.notifyIds.get(key);
     const security = this.cfg.scriptSecurity;
-    let id: ScriptIdentity | null = scripts.identity(this.cfg.scriptUser, security);
+    let id: ScriptIdentity | null = scripts.identity(user, security);
     if (!id) {
-      this.host.log('error', `notify script ${argv0} not run: script user ${this.cfg.scriptUser?.user ?? 'keepalived_script'} does not exist`);
+      this.host.log('error', `notify script ${argv0} not run: script user ${user?.user ?? 'keepalived_script'}${own?.group ? ` group ${own.group}` : ''} does not exist`);
     } else {
       const c = scripts.check(argv0, id, security);
       if (c.verdict === 'disabled' || c.verdict === 'not-found' || c.verdict === 'not-executable') {
@@ -882,7 +920,7 @@ export class VrrpProcess {
         id = null;
       }
     }
-    this.notifyIds.set(argv0, id);
+    this.notifyIds.set(key, id);
     return id;
   }
 
@@ -940,6 +978,17 @@ export class VrrpProcess {
       this.sendAdvert(rt, rt.state.effectivePriority, ah ? rt.state.ahSeq : null);
       rt.stats.counters.advert_sent++;
     }
+    // use_vmac: new instances' vmacs exist before their sockets open on them.
+    const newVmacs = next.instances.filter((ic) => ic.vmac && !this.vmacs.has(ic.vmac.name));
+    const vmacFailed = await this.createVmacs(newVmacs);
+    if (newVmacs.length > 0) {
+      try {
+        this.setLinks(await readLinks(h.ip));
+      } catch (e) {
+        h.log('error', `cannot read interfaces: ${(e as Error).message}`);
+      }
+    }
+    if (this.stopping) return;
 
     this.limiters = new Map();
     this.groupLimiters = new Map();
@@ -980,6 +1029,12 @@ export class VrrpProcess {
       else removed.push(rt);
     }
     for (const rt of removed) this.deleteInstance(rt);
+    const keptVmacs = new Set(next.instances.flatMap((ic) => (ic.vmac ? [ic.vmac.name] : [])));
+    for (const rt of removed) {
+      const v = rt.cfg.vmac;
+      // After its priority-0 advert and address removal have gone out through it.
+      if (v && !keptVmacs.has(v.name)) this.queue(rt, () => this.vmacs.remove(v.name, rt.cfg.name));
+    }
 
     for (const ic of next.instances) {
       const rt = this.newRuntime(ic);
@@ -1004,7 +1059,7 @@ export class VrrpProcess {
       rt.localAddr = this.localAddrOf(rt.cfg);
       const initial = initialState(rt.cfg, this.totalsOf(rt), rt.localAddr);
       try {
-        rt.pool = this.poolFor(rt);
+        if (!vmacFailed.has(rt.cfg.name)) rt.pool = this.poolFor(rt);
       } catch (e) {
         h.log('error', `(${rt.cfg.name}) cannot open VRRP socket: ${(e as Error).message}`);
       }
@@ -1070,9 +1125,15 @@ export class VrrpProcess {
     rt.state = r.state;
     this.perform(rt, r.actions.filter((a) => a.type !== 'notify'));
     this.host.log('info', `(${rt.cfg.name}) removed by the reload`);
-    // Without notify_deleted keepalived reports a deleted instance as FAULT, to the generic notify and
-    // the FIFOs only (its notify_fault script is not run) — unless it was in FAULT already.
-    if (was !== 'FAULT') this.runNotify(stateNotify('INSTANCE', rt.cfg.name, 'FAULT', rt.state.effectivePriority, { ...rt.cfg.notify, fault: null }), false);
+    if (rt.cfg.notifyDeleted) {
+      // notify_deleted (keepalived 2.2 vrrp.c clear_diff_vrrp, vrrp_notify.c): DELETED to the generic notify
+      // and the FIFOs, and its own script when one was given — whatever state it was in.
+      this.runNotify(stateNotify('INSTANCE', rt.cfg.name, 'DELETED', rt.state.effectivePriority, rt.cfg.notify), false);
+    } else if (was !== 'FAULT') {
+      // Without notify_deleted keepalived reports a deleted instance as FAULT, to the generic notify and
+      // the FIFOs only (its notify_fault script is not run) — unless it was in FAULT already.
+      this.runNotify(stateNotify('INSTANCE', rt.cfg.name, 'FAULT', rt.state.effectivePriority, { ...rt.cfg.notify, fault: null }), false);
+    }
     this.leavePool(rt);
   }
 
@@ -1109,6 +1170,7 @@ export class VrrpProcess {
       this.pendingAnnounce.clear();
       this.procPoll?.cancel();
       await Promise.all(this.instances.map((rt) => rt.chain));
+      for (const name of this.vmacs.names()) await this.vmacs.remove(name, this.instances.find((rt) => rt.cfg.vmac?.name === name)?.cfg.name ?? name);
       await Promise.race([Promise.allSettled([...this.pendingExec]), new Promise((r) => setTimeout(r, 1500).unref())]);
       for (const w of this.fileWatches) w.close();
       await this.linkWatch?.close();

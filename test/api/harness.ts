@@ -55,7 +55,8 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(clock: { now: number } = { now: 1_000_000 }): Promise<Harness> {
+/** `extra`: context parts a test adds (config status, BFD sessions). */
+export async function startHarness(clock: { now: number } = { now: 1_000_000 }, extra: Partial<Pick<ApiContext, 'config' | 'bfd'>> = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'keepvs-api-'));
   const socketPath = join(dir, 'keepvs.sock');
   const director = new Director();
@@ -66,6 +67,7 @@ export async function startHarness(clock: { now: number } = { now: 1_000_000 }):
     counters: { rejected: new Map(), requests: new Map() },
     dumps: { data: () => 'data dump\n', stats: () => 'stats dump\n' },
     startTimeSeconds: 1700000000,
+    ...extra,
   };
   const server = new ApiServer(ctx);
   try {

@@ -47,7 +47,7 @@ test('resolution table: corrections and refusals with their codes', () => {
     { d: 'v3 without VIP refused', ic: { version: 3, virtual_ipaddress: [] }, codes: ['NO_VIP'] },
     { d: 'v2 without VIP warned', ic: { virtual_ipaddress: [] }, codes: ['NO_VIP_WARNING'] },
     { d: 'VRID out of range', ic: { virtual_router_id: 256 }, codes: ['VRID_INVALID'] },
-    { d: 'use_vmac refused clearly', ic: { use_vmac: true }, codes: ['USE_VMAC_UNSUPPORTED'] },
+    { d: 'use_ipvlan refused clearly', ic: { use_ipvlan: true }, codes: ['USE_VMAC_UNSUPPORTED'] },
     { d: 'unicast_src_ip without peers: multicast', ic: { unicast_src_ip: '198.18.10.2' }, codes: ['UNICAST_WITHOUT_PEERS'], check: (i) => assert.equal(i.unicast, false) },
     { d: 'unicast peers', ic: { unicast_src_ip: '198.18.10.2', unicast_peer: ['198.18.10.1', { address: '198.18.10.3', min_ttl: 250 }] }, codes: [], check: (i) => { assert.equal(i.unicast, true); assert.deepEqual(i.peers.map((p) => [p.addr.text, p.minTtl, p.maxTtl]), [['198.18.10.1', 0, 255], ['198.18.10.3', 250, 255]]); } },
     { d: 'unicast in strict mode refused', ic: { strict_mode: true, unicast_src_ip: '198.18.10.2', unicast_peer: ['198.18.10.1'] }, codes: ['UNICAST_IN_STRICT'] },

@@ -40,6 +40,7 @@ test('matchInstance: which new instance continues an old one (keepalived vrrp_ex
     { desc: 'another interface', next: { interface: 'eth1' }, kept: false },
     { desc: 'unicast instead of multicast', next: { unicast_src_ip: '198.18.10.1', unicast_peer: ['198.18.10.2'] }, kept: false },
     { desc: 'another multicast group', next: { mcast_dst_ip: '224.0.0.19' }, kept: false },
+    { desc: 'use_vmac switched on', next: { use_vmac: true }, kept: false },
   ];
   for (const r of rows) assert.equal(matchInstance(old, [one(r.next)]) !== null, r.kept, r.desc);
   const uni = one({ unicast_src_ip: '198.18.10.1', unicast_peer: ['198.18.10.2'] });

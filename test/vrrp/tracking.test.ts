@@ -66,13 +66,17 @@ test('tracking totals: weights, reverse, files, owner, init-pending scripts', ()
 });
 
 test('notify commands and FIFO lines (vrrp_notify.c conventions)', () => {
-  const scripts = { master: '/bin/m "quoted arg"', backup: null, fault: null, stop: null, generic: '/bin/n x', masterRxLowerPri: '/bin/lp' };
+  const scripts = { master: '/bin/m "quoted arg"', backup: null, fault: null, stop: null, generic: '/bin/n x', masterRxLowerPri: '/bin/lp', deleted: '/bin/d', users: { master: { user: 'ops' } } };
   assert.deepEqual(stateNotify('INSTANCE', 'VI_1', 'MASTER', 150, scripts), {
     commands: [['/bin/m', 'quoted arg'], ['/bin/n', 'x', 'INSTANCE', 'VI_1', 'MASTER', '150']],
+    users: [{ user: 'ops' }, null],
     fifoLine: 'INSTANCE "VI_1" MASTER 150\n',
   });
-  assert.deepEqual(stateNotify('GROUP', 'G', 'BACKUP', 99, scripts), { commands: [['/bin/n', 'x', 'GROUP', 'G', 'BACKUP', '0']], fifoLine: 'GROUP "G" BACKUP 0\n' });
-  assert.deepEqual(eventNotify('VI_1', 'MASTER_RX_LOWER_PRI', 150, scripts), { commands: [['/bin/lp']], fifoLine: 'INSTANCE "VI_1" MASTER_RX_LOWER_PRI 150\n' });
+  assert.deepEqual(stateNotify('GROUP', 'G', 'BACKUP', 99, scripts), { commands: [['/bin/n', 'x', 'GROUP', 'G', 'BACKUP', '0']], users: [null], fifoLine: 'GROUP "G" BACKUP 0\n' });
+  assert.deepEqual(stateNotify('INSTANCE', 'VI_1', 'DELETED', 150, scripts), {
+    commands: [['/bin/d'], ['/bin/n', 'x', 'INSTANCE', 'VI_1', 'DELETED', '150']], users: [null, null], fifoLine: 'INSTANCE "VI_1" DELETED 150\n',
+  });
+  assert.deepEqual(eventNotify('VI_1', 'MASTER_RX_LOWER_PRI', 150, scripts), { commands: [['/bin/lp']], users: [null], fifoLine: 'INSTANCE "VI_1" MASTER_RX_LOWER_PRI 150\n' });
 });
 
 test('vrrp_script with weight: a failing check on the MASTER lets the BACKUP preempt', async () => {

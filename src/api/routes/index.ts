@@ -6,6 +6,7 @@ import { addService, clear, deleteService, editService, listServices, zero } fro
 import { addDest, deleteDest, editDest } from './dests.ts';
 import { connections, dumpData, dumpStats, getTimeouts, info, setTimeouts } from './status.ts';
 import { explain } from './explain.ts';
+import { bfdSessions } from './bfd.ts';
 
 export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/v1/info', handler: info },
@@ -25,5 +26,7 @@ export const ROUTES: readonly Route[] = [
   // keepvs additions: the SIGUSR1/SIGUSR2 dump texts without signals or files.
   { method: 'GET', path: '/v1/dump/data', handler: dumpData },
   { method: 'GET', path: '/v1/dump/stats', handler: dumpStats },
+  // keepvs addition: the bfd_instance sessions keepvs -f runs (docs/api.md).
+  { method: 'GET', path: '/v1/bfd', handler: bfdSessions },
   // GET /metrics is answered by the server itself (src/api/server.ts), which owns the collector.
 ];

@@ -40,6 +40,14 @@ export interface BfdSessionSnapshot {
   readonly txIntervalMs: number;
   readonly detectionTimeMs: number;
   readonly passive: boolean;
+  /** This session's datagrams since it (re)started: matched to it, sent by it, and refused by it (by reason). */
+  readonly counters: BfdSessionCounters;
+}
+
+export interface BfdSessionCounters {
+  readonly received: number;
+  readonly sent: number;
+  readonly dropped: Readonly<Partial<Record<BfdDropReason, number>>>;
 }
 
 export interface BfdStats {
@@ -61,6 +69,9 @@ interface Live {
   timerAt: number | null;
   retry: unknown;
   closed: boolean;
+  received: number;
+  sent: number;
+  dropped: Partial<Record<BfdDropReason, number>>;
 }
 
 function sameConfig(a: BfdInstanceConfig, b: BfdInstanceConfig): boolean {
@@ -135,7 +146,7 @@ export class BfdProcess implements BfdStatusSource {
       state: l.session.local, remoteState: l.session.remote, localDiag: BFD_DIAGS[l.session.localDiag] ?? String(l.session.localDiag),
       remoteDiag: BFD_DIAGS[l.session.remoteDiag] ?? String(l.session.remoteDiag), localDiscriminator: l.session.localDiscr,
       remoteDiscriminator: l.session.remoteDiscr, txIntervalMs: l.session.localTxUs / 1000, detectionTimeMs: l.session.detectUs / 1000,
-      passive: l.cfg.session.passive,
+      passive: l.cfg.session.passive, counters: { received: l.received, sent: l.sent, dropped: { ...l.dropped } },
     }));
   }
 
@@ -176,7 +187,7 @@ export class BfdProcess implements BfdStatusSource {
     const fresh: Live[] = [];
     for (const cfg of instances) {
       if (this.#live.has(cfg.name)) continue;
-      const l: Live = { cfg, session: initialSession(cfg.session, this.#newDiscriminator()), sender: null, timer: null, timerAt: null, retry: null, closed: false };
+      const l: Live = { cfg, session: initialSession(cfg.session, this.#newDiscriminator()), sender: null, timer: null, timerAt: null, retry: null, closed: false, received: 0, sent: 0, dropped: {} };
       this.#live.set(cfg.name, l);
       fresh.push(l);
     }
@@ -235,11 +246,15 @@ export class BfdProcess implements BfdStatusSource {
       now: this.#clock.now(), random: this.#random, newDiscriminator: () => this.#newDiscriminator(),
     });
     l.session = r.session;
-    if (r.drop) this.#dropped[r.drop]++;
+    if (r.drop) {
+      this.#dropped[r.drop]++;
+      l.dropped[r.drop] = (l.dropped[r.drop] ?? 0) + 1;
+    }
     for (const p of r.send) {
       const sender = l.sender;
       if (!sender) continue;
       this.#sent++;
+      l.sent++;
       void sender.send(encodeBfd(p)).then((ok) => { if (!ok) this.#sendErrors++; });
     }
     for (const c of r.changes) {
@@ -302,6 +317,7 @@ export class BfdProcess implements BfdStatusSource {
       return;
     }
     if (d.ttl === null) this.#noTtl++;
+    found.received++;
     this.#step(found, { type: 'packet', packet: p, ttl: d.ttl });
   }
 }

@@ -59,6 +59,7 @@ function globalDefs(o: Out, g: GlobalDefs): void {
     if (g.smtpAlertVrrp !== null) o.line(`smtp_alert_vrrp ${onOff(g.smtpAlertVrrp)}`);
     if (g.smtpAlertChecker !== null) o.line(`smtp_alert_checker ${onOff(g.smtpAlertChecker)}`);
     o.line(`checker_log_all_failures ${onOff(g.checkerLogAllFailures)}`);
+    o.line(`checker_probe_close ${g.checkerProbeClose}`);
     o.line(`default_interface ${g.defaultInterface}`);
     if (g.dynamicInterfaces) o.line('dynamic_interfaces');
     if (g.lvsSyncDaemon) {
@@ -264,6 +265,7 @@ function checker(o: Out, ch: Checker): void {
       o.line(`log_all_failures ${onOff(ch.logAllFailures)}`);
       if (ch.rise !== 1) o.line(`rise ${ch.rise}`);
       if (ch.fall !== 1) o.line(`fall ${ch.fall}`);
+      if (ch.probeClose !== null) o.line(`probe_close ${ch.probeClose}`);
     }
     if (ch.type !== 'FILE_CHECK') o.line(`alpha ${onOff(ch.alpha)}`);
     switch (ch.type) {

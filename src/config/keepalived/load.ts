@@ -55,6 +55,7 @@ function globalDefs(d: GlobalDraft, hostname: string): GlobalDefs {
     smtpAlertVrrp: d.smtpAlertVrrp ?? null,
     smtpAlertChecker: d.smtpAlertChecker ?? null,
     checkerLogAllFailures: d.checkerLogAllFailures ?? false,
+    checkerProbeClose: d.checkerProbeClose ?? 'reset',
     defaultInterface: d.defaultInterface ?? 'eth0',
     dynamicInterfaces: d.dynamicInterfaces ?? false,
     lvsSyncDaemon: d.lvsSyncDaemon ?? null,

@@ -20,6 +20,9 @@ export interface ScriptSpec {
 
 // ------------------------------------------------------------------ global_defs
 
+/** How a TCP_CHECK / plain HTTP_GET probe's connection ends (keepvs extension; docs/checkers.md). */
+export type ProbeCloseMode = 'reset' | 'graceful';
+
 export interface LvsSyncDaemon {
   readonly interface: string;
   /** The vrrp_instance it follows (master daemon only while that instance is MASTER); null = always both. */
@@ -46,6 +49,11 @@ export interface GlobalDefs {
   readonly smtpAlertVrrp: boolean | null;
   readonly smtpAlertChecker: boolean | null;
   readonly checkerLogAllFailures: boolean;
+  /**
+   * keepvs extension `checker_probe_close reset|graceful`: how TCP_CHECK and HTTP_GET connections end
+   * (src/sys/tcp-connect.ts). Default 'reset'; 'graceful' is keepalived's FIN.
+   */
+  readonly checkerProbeClose: ProbeCloseMode;
   readonly defaultInterface: string;
   readonly dynamicInterfaces: boolean;
   readonly lvsSyncDaemon: LvsSyncDaemon | null;
@@ -349,6 +357,8 @@ interface CheckerCommon {
   /** keepvs extension: consecutive successes to come back up / failures to go down (1 = keepalived). */
   readonly rise: number;
   readonly fall: number;
+  /** keepvs extension `probe_close` (TCP_CHECK, HTTP_GET): null = global_defs checker_probe_close. */
+  readonly probeClose: ProbeCloseMode | null;
   readonly at: SourcePos;
 }
 

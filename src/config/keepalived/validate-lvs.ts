@@ -264,6 +264,7 @@ function finishChecker(ch: CheckerDraft, r: RsDraft, fileWeight: TrackFileWeight
     logAllFailures: ch.logAllFailures ?? false,
     rise: ch.rise ?? 1,
     fall: ch.fall ?? 1,
+    probeClose: ch.probeClose ?? null,
     at: ch.at,
   };
   const conn = (): CheckerConnection => connection(ch.conn, r);

@@ -68,6 +68,21 @@ export class FakeIpRunner implements IpRunner {
       }
       return this.result(command, true);
     }
+    if (a[0] === 'link' && a[1] === 'add' && a[2] === 'link') {
+      // `link add link BASE name NAME address MAC type macvlan ...` (use_vmac): a new link, down.
+      const name = a[a.indexOf('name') + 1];
+      if (!this.links.has(a[3])) return this.result(command, false, '', `Cannot find device "${a[3]}"`);
+      if (this.links.has(name)) return this.result(command, false, '', 'RTNETLINK answers: File exists');
+      this.addLink(name, a.includes('address') ? a[a.indexOf('address') + 1] : '02:00:00:00:00:00', [], false);
+      return this.result(command, true);
+    }
+    if (a[0] === 'link' && (a[1] === 'del' || a[1] === 'set') && a[2] === 'dev') {
+      const link = this.links.get(a[3]);
+      if (!link) return this.result(command, false, '', `Cannot find device "${a[3]}"`);
+      if (a[1] === 'del') this.links.delete(a[3]);
+      else if (a[4] === 'up' || a[4] === 'down') link.up = a[4] === 'up';
+      return this.result(command, true);
+    }
     if (a[0] === 'route' || a[0] === 'rule') {
       const set = a[0] === 'route' ? this.routes : this.rules;
       const key = a.slice(2).join(' ');

@@ -6,7 +6,7 @@
 import type { KeywordSpec, Statement } from '../tree.ts';
 import { table } from '../tree.ts';
 import type { CheckerDraft, ConnDraft, ParseCtx, RsDraft, UrlDraft } from './context.ts';
-import { inetStoSockaddr } from './context.ts';
+import { inetStoSockaddr, probeCloseMode } from './context.ts';
 import { UINT_MAX } from '../numbers.ts';
 import { splitQuotedEscaped } from '../lexer.ts';
 import type { Checker } from '../model.ts';
@@ -206,8 +206,19 @@ function common(withConn: boolean): K[] {
   return withConn ? [...conn, ...rest] : rest;
 }
 
+// keepvs extension: `probe_close reset|graceful` in TCP_CHECK and HTTP_GET (the checkers whose
+// connection keepvs ends itself; SSL_GET's TLS session always closes with a FIN) overrides global_defs
+// checker_probe_close. `checker_probe_close` is accepted here too, as the global keyword's spelling.
+const PROBE_CLOSE: K[] = ['probe_close', 'checker_probe_close'].map((name): K => ({
+  name, args: 1,
+  handler: (c, st) => {
+    const v = probeCloseMode(c, st, name);
+    if (v !== null) currentChecker(c).probeClose = v;
+  },
+}));
+
 const TCP_CHECK: K = {
-  name: 'TCP_CHECK', handler: open('TCP_CHECK', true), sub: table(common(true)),
+  name: 'TCP_CHECK', handler: open('TCP_CHECK', true), sub: table([...common(true), ...PROBE_CLOSE]),
   close: (c, st) => { if (!connOk(c, currentChecker(c).conn, st.keyword)) drop(c); },
 };
 
@@ -360,7 +371,7 @@ const httpKeywords = (): K[] => [
 ];
 
 const httpCheck = (type: 'HTTP_GET' | 'SSL_GET'): K => ({
-  name: type, handler: open(type, true), sub: table(httpKeywords()),
+  name: type, handler: open(type, true), sub: table(type === 'HTTP_GET' ? [...httpKeywords(), ...PROBE_CLOSE] : httpKeywords()),
   close: (c, st) => {
     const ch = currentChecker(c);
     if (ch.urls.length === 0) {

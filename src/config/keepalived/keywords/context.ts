@@ -11,7 +11,7 @@ import { splitQuotedEscaped, type Token } from '../lexer.ts';
 import type { Statement } from '../tree.ts';
 import { checkTrueFalse, readInt, readTimer, readUnsigned, readDecimal, type NumberProblem } from '../numbers.ts';
 import type {
-  BfdInstance, Checker, CheckerConnection, GarpGroup, GlobalDefs, HttpUrl, IpAddress, IpRoute, IpRule, ScriptSpec,
+  BfdInstance, Checker, CheckerConnection, GarpGroup, GlobalDefs, HttpUrl, IpAddress, IpRoute, IpRule, ProbeCloseMode, ScriptSpec,
   SslContext, TrackFile, TrackProcess, TrackRef, UnicastPeer, VrrpNotify, VrrpScript, VsgFwmark, VsgRange,
 } from '../model.ts';
 import type { Forwarding, VsTarget } from '../model.ts';
@@ -42,6 +42,7 @@ export interface CheckerDraft {
   logAllFailures?: boolean;
   rise?: number;
   fall?: number;
+  probeClose?: ProbeCloseMode;
   conn: ConnDraft | null;
   /** Type-specific fields. */
   urls: UrlDraft[];
@@ -416,4 +417,12 @@ export function portOrNull(text: string | undefined): string | null {
 
 export function newNotify(): VrrpDraft['notify'] {
   return { master: null, backup: null, fault: null, stop: null, generic: null };
+}
+
+/** The value of `checker_probe_close` / `probe_close` (keepvs extension), or null after reporting it. */
+export function probeCloseMode(c: ParseCtx, st: Statement, keyword: string): ProbeCloseMode | null {
+  const v = st.args[0].text;
+  if (v === 'reset' || v === 'graceful') return v;
+  c.report(st.args[0], `Invalid ${keyword} '${v}' - ignoring`, { keyword, expected: 'reset or graceful' });
+  return null;
 }

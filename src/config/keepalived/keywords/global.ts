@@ -4,7 +4,7 @@
 import type { KeywordSpec } from '../tree.ts';
 import { table } from '../tree.ts';
 import type { ParseCtx } from './context.ts';
-import { inetStoSockaddr, pton } from './context.ts';
+import { inetStoSockaddr, probeCloseMode, pton } from './context.ts';
 import { checkTrueFalse, UINT_MAX, INT_MAX } from '../numbers.ts';
 import { INCLUDE } from '../preprocess.ts';
 
@@ -354,6 +354,15 @@ const GLOBAL_KEYWORDS: K[] = [
     handler: (c, st) => {
       const v = c.optBool(st, 'Invalid value for checker_log_all_failures specified');
       if (v !== null) c.global.checkerLogAllFailures = v;
+    },
+  },
+  // keepvs extension (keepalived 2.2 has no such keyword): how TCP_CHECK / HTTP_GET probes end; a
+  // checker's own `probe_close` overrides it (docs/checkers.md, src/sys/tcp-connect.ts).
+  {
+    name: 'checker_probe_close', args: 1,
+    handler: (c, st) => {
+      const v = probeCloseMode(c, st, 'checker_probe_close');
+      if (v !== null) c.global.checkerProbeClose = v;
     },
   },
   {

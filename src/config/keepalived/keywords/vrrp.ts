@@ -12,6 +12,7 @@ import { isMulticast } from './global.ts';
 import { UINT_MAX, INT_MAX, checkTrueFalse } from '../numbers.ts';
 import type { Token } from '../lexer.ts';
 import type { TrackRef } from '../model.ts';
+import type { SourcePos } from '../diagnostics.ts';
 
 type K = KeywordSpec<ParseCtx>;
 
@@ -867,16 +868,89 @@ const BFD_INSTANCE: K = {
   },
   sub: table(BFD_SETTINGS.map((name): K => ({
     name,
-    handler: (c, st) => { c.bfdInstances[c.bfdInstances.length - 1].settings.set(name, st.args.map((a) => a.text)); },
+    handler: (c, st) => {
+      const b = c.bfdInstances[c.bfdInstances.length - 1];
+      // A value out of range is reported here with its place (keepvs -t) and left out, so the BFD
+      // process keeps the default, as keepalived does.
+      if (st.args.length > 0 && !bfdValueOk(c, st, b.name, name)) return;
+      b.settings.set(name, st.args.map((a) => a.text));
+      if (name === 'max_hops') maxHopsAt.set(b, st.keyword.at);
+    },
   }))),
-  close: (c) => {
+  close: (c, st) => {
     const b = c.bfdInstances[c.bfdInstances.length - 1];
     if (!b.settings.has('neighbor_ip') && !b.settings.has('neighbour_ip')) {
       c.report(b.at, `Configuration error: BFD instance ${b.name} has no neighbor_ip, disabling instance`, { code: 'NOTHING_CONFIGURED', keyword: 'bfd_instance', expected: 'neighbor_ip ADDRESS' });
       c.bfdInstances.pop();
+      return;
+    }
+    // bfd_parser.c: bfd_end_handler — max_hops (a uint8_t there, so -1 is 255) above the ttl/hoplimit
+    // (default 255 for IPv4, 64 for IPv6) is lowered to it, reported as a configuration error.
+    const ttlText = b.settings.get('hoplimit')?.[0] ?? b.settings.get('ttl')?.[0];
+    const hopsText = b.settings.get('max_hops')?.[0];
+    if (hopsText !== undefined) {
+      const v6 = (b.settings.get('neighbor_ip') ?? b.settings.get('neighbour_ip'))?.[0]?.includes(':') ?? false;
+      const ttl = ttlText !== undefined ? Number(ttlText) : v6 ? 64 : 255;
+      const hops = Number(hopsText) & 0xff;
+      if (hops > ttl) c.report(maxHopsAt.get(b) ?? st.keyword, `BFD instance ${b.name}: max_hops exceeds ttl/hoplimit - setting to ttl/hoplimit`, { code: 'ADJUSTED', keyword: 'max_hops' });
     }
   },
 };
+
+/** Where each instance's max_hops was written, for the end-of-block check's diagnostic. */
+const maxHopsAt = new WeakMap<object, SourcePos>();
+
+/** include/bfd.h: the interval bound, UINT32_MAX / 1000 ms, and the "max sensible" values keepalived notes. */
+const BFD_INTERVAL_MAX = Math.floor(0xffffffff / 1000);
+const BFD_MAX_SENSIBLE_MS = 10000;
+
+/**
+ * bfd_parser.c (keepalived 2.2.7): the range of each bfd_instance value, with keepalived's messages.
+ * min_rx / min_tx / idle_tx are milliseconds with up to 3 decimals; a value above 10000 ms is
+ * accepted with keepalived's "larger than max sensible" note.
+ */
+function bfdValueOk(c: ParseCtx, st: Statement, inst: string, name: string): boolean {
+  const text = st.args[0].text;
+  // keepalived prints ttl and hoplimit alike ("ttl/hoplimit value ...").
+  const head = `Configuration error: BFD instance ${inst} ${name === 'ttl' || name === 'hoplimit' ? 'ttl/hoplimit' : name} value ${text} `;
+  switch (name) {
+    case 'min_rx':
+    case 'min_tx':
+    case 'idle_tx': {
+      const min = name === 'idle_tx' ? 1000 : 1;
+      const v = c.decimal(st, 1, min * 1000, BFD_INTERVAL_MAX * 1000, 3);
+      if (v === null) {
+        c.report(st.args[0], `${head}is not valid (must be in range [${min}-${BFD_INTERVAL_MAX}]), ignoring`, { keyword: name, expected: `${min}..${BFD_INTERVAL_MAX} ms` });
+        return false;
+      }
+      if (v > BFD_MAX_SENSIBLE_MS * 1000) {
+        c.report(st.args[0], `Configuration warning: BFD instance ${inst} ${name} value ${text} is larger than max sensible (${BFD_MAX_SENSIBLE_MS})`, { code: 'ADJUSTED', klass: 'OK', keyword: name, severity: 'info' });
+      }
+      return true;
+    }
+    case 'multiplier':
+      if (c.uint(st, 1, 1, 255) === null) {
+        c.report(st.args[0], `${head}not valid (must be in range [1-255]), ignoring`, { keyword: name, expected: '1..255' });
+        return false;
+      }
+      return true;
+    case 'ttl':
+    case 'hoplimit':
+      if (c.uint(st, 1, 1, 255) === null) {
+        c.report(st.args[0], `${head}not valid (must be in range [1-255]), ignoring`, { keyword: name, expected: '1..255' });
+        return false;
+      }
+      return true;
+    case 'max_hops':
+      if (c.int(st, 1, -1, 255) === null) {
+        c.report(st.args[0], `${head}not valid (must be in range [-1-255]), ignoring`, { keyword: name, expected: '-1..255' });
+        return false;
+      }
+      return true;
+    default:
+      return true;
+  }
+}
 
 // ---------------------------------------------------------------- static_*, garp_group, track_group, ...
 
