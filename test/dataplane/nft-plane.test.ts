@@ -9,8 +9,9 @@ import type { FwdMethod } from '../../src/core/dest.ts';
 import { NftPlane, NftApplyError } from '../../src/dataplane/nft/plane.ts';
 import { openNftPlane, NftStartError, optionsFromEnv } from '../../src/dataplane/nft/factory.ts';
 import { effectiveCaps, hasCap, CAP_NET_ADMIN, sysctlFindings } from '../../src/dataplane/nft/preflight.ts';
-import { drCleanupCommands, drCommands, drPlan, EMPTY_DR_PLAN } from '../../src/dataplane/nft/dr-routes.ts';
+import { drCleanupCommands, drCommands, drPlan, EMPTY_DR_PLAN, forFamily } from '../../src/dataplane/nft/dr-routes.ts';
 import { FakeNetCommands } from '../../src/sys/fake/nft.ts';
+import { flowElementKey } from '../../src/dataplane/nft/render.ts';
 
 const KEY: ServiceKey = { kind: 'addr', protocol: 'tcp', vip: addr('198.18.0.100'), port: 80 };
 const OPTS = { scheduler: 'rr' as const, flags: 0, timeout: 360, netmask: 0xffffffff, pe: null };
@@ -41,7 +42,8 @@ test('checkService / checkDest: what the nft plane refuses, with a reason', () =
     { desc: 'an IPv6 service', check: () => plane.checkService({ kind: 'addr', protocol: 'tcp', vip: addr('2001:2::100'), port: 80 }, { ...OPTS, netmask: 128 }) },
     { desc: 'an IPv6 NAT dest', check: () => plane.checkDest(svc6, spec('2001:2:0:1::11', 'masq')) },
     { desc: 'an IPv6 FULLNAT dest', check: () => plane.checkDest(svc6, spec('2001:2:0:1::11', 'fullnat')) },
-    { desc: 'IPv6 DR', check: () => plane.checkDest(svc6, spec('2001:2:0:1::11', 'route')), code: 'UNSUPPORTED_FWD', message: /IPv6 with NAT \(-m\) and FULLNAT \(--fullnat\) only/ },
+    { desc: 'IPv6 DR', check: () => plane.checkDest(svc6, spec('2001:2:0:1::11', 'route')) },
+    { desc: 'IPv6 TUN', check: () => plane.checkDest(svc6, spec('2001:2:0:1::11', 'tunnel')), code: 'UNSUPPORTED_FWD', message: /IPv6 tunnelling \(-i\) is not supported/ },
     { desc: 'NAT dest', check: () => plane.checkDest(svc, spec('198.18.1.12', 'masq')) },
     { desc: 'FULLNAT dest next to NAT', check: () => plane.checkDest(svc, spec('198.18.1.12', 'fullnat')) },
     { desc: 'DR next to NAT', check: () => plane.checkDest(svc, spec('198.18.1.12', 'route')), code: 'UNSUPPORTED_FWD', message: /cannot mix direct routing or tunnelling with NAT/ },
@@ -122,7 +124,7 @@ test('DR: routes, fwmark rules and the local-rule move; stop puts everything bac
   d.addDest(KEY, spec('198.18.1.11', 'route'));
   await plane.sync(d);
   const ip = () => cmd.calls.flatMap((c) => (c.tool === 'ip' ? [c.args.join(' ')] : []));
-  assert.deepEqual(ip().filter((a) => !a.startsWith('-j')), [
+  assert.deepEqual(ip().filter((a) => !/^(-6 )?-j /.test(a)), [
     'route replace default via 198.18.1.11 table 7012353 proto 107',
     'rule add pref 90 to 198.18.0.100 fwmark 0x6b000001 table 7012353 proto 107',
     'rule add pref 100 lookup local proto 107',
@@ -138,6 +140,63 @@ test('DR: routes, fwmark rules and the local-rule move; stop puts everything bac
     'route flush table 7012353',
   ]);
   assert.equal(cmd.loaded.at(-1), 'add table ip keepvs\ndelete table ip keepvs\n');
+});
+
+test('IPv6 DR: the same rules and routes with ip -6, next to IPv4 DR; stop puts both local rules back', async () => {
+  let now = 0;
+  const { cmd, plane, d } = setup({ clock: () => now });
+  const key6: ServiceKey = { kind: 'addr', protocol: 'tcp', vip: addr('2001:2::100'), port: 80 };
+  d.addService(KEY, OPTS);
+  d.addDest(KEY, spec('198.18.1.11', 'route'));
+  d.addService(key6, { ...OPTS, netmask: 128 });
+  d.addDest(key6, spec('2001:2:0:1::11', 'route'));
+  await plane.sync(d);
+  const ip = (from = 0) => cmd.calls.slice(from).flatMap((c) => (c.tool === 'ip' ? [c.args.join(' ')] : [])).filter((a) => !/^(-6 )?-j /.test(a));
+  assert.deepEqual(ip(), [
+    'route replace default via 198.18.1.11 table 7012353 proto 107',
+    'rule add pref 90 to 198.18.0.100 fwmark 0x6b000001 table 7012353 proto 107',
+    'rule add pref 100 lookup local proto 107',
+    'rule del pref 0 lookup local',
+    '-6 route replace default via 2001:2:0:1::11 table 7012354 proto 107',
+    '-6 rule add pref 90 to 2001:2::100 fwmark 0x6b000002 table 7012354 proto 107',
+    '-6 rule add pref 100 lookup local proto 107',
+    '-6 rule del pref 0 lookup local',
+  ]);
+  assert.match(cmd.loaded.at(-1)!, /add rule ip6 keepvs s2 notrack/, 'the ip6 table has the DR chain');
+  assert.match(cmd.loaded.at(-1)!, /add map ip6 keepvs flows_s2 \{ typeof tcp sport \. @nh,96,96 : meta mark; flags dynamic,timeout; \}/);
+  assert.match(cmd.loaded.at(-1)!, /add set ip6 keepvs conns_s2 \{ typeof tcp sport \. ip6 saddr \. meta mark; flags dynamic,timeout; \}/);
+  // Removing the last IPv6 DR dest gives the IPv6 local rule back once its flows may be gone
+  // (the flow timeout), leaving IPv4's moved.
+  d.deleteService(key6);
+  const n = cmd.calls.length;
+  await plane.sync(d);
+  assert.deepEqual(ip(n), [], 'the removed dest lingers');
+  now = 901_000;
+  await plane.sync(d);
+  assert.deepEqual(ip(n).filter((a) => a.includes('local')), ['-6 rule add pref 0 lookup local', '-6 rule del pref 100 lookup local']);
+  d.addService(key6, { ...OPTS, netmask: 128 });
+  d.addDest(key6, spec('2001:2:0:1::12', 'route'));
+  await plane.sync(d);
+  const m = cmd.calls.length;
+  await plane.stop(0);
+  const stopIp = ip(m);
+  for (const want of ['rule add pref 0 lookup local', '-6 rule add pref 0 lookup local', '-6 rule del pref 100 lookup local']) {
+    assert.ok(stopIp.includes(want), `stop: ${want}\n${stopIp.join('\n')}`);
+  }
+  assert.ok(stopIp.some((a) => /^-6 route flush table \d+$/.test(a)), stopIp.join('\n'));
+});
+
+test('start-up cleanup covers both families (ip rule / ip -6 rule)', () => {
+  const rules6 = JSON.stringify([{ priority: 90, table: '7012354', protocol: '107' }, { priority: 100, table: 'local', protocol: '107' }]);
+  assert.deepEqual(forFamily(6, drCleanupCommands(rules6, [7012354])), [
+    ['-6', 'rule', 'add', 'pref', '0', 'lookup', 'local'],
+    ['-6', 'rule', 'flush', 'proto', '107'],
+    ['-6', 'route', 'flush', 'table', '7012354', 'proto', '107'],
+  ]);
+  assert.deepEqual(forFamily(4, [['rule', 'list']]), [['rule', 'list']]);
+  // A flow's key for `nft delete element` (closing a dest's flows): IPv6 is sport . low 96 bits.
+  assert.equal(flowElementKey(4, '198.18.0.10', 1234), '198.18.0.10 . 1234');
+  assert.equal(flowElementKey(6, addr('2001:2::10').bytes, 1234), '1234 . 0x000000000000000000000010');
 });
 
 test('DR: a removed dest keeps its route while its flows may live', async () => {
@@ -262,7 +321,7 @@ test('TUN where the kernel has ipip: an ipip device per real server, the DR path
   assert.ok(plane.checkDest(svc, spec('198.18.1.12', 'route')).ok, 'tunnel and route share the DR path');
   assert.ok(!plane.checkDest(svc, { ...spec('198.18.1.12', 'tunnel'), tunnel: { type: 'gue', port: 6080, csum: 'nocsum' } }).ok, 'GUE is refused');
   await plane.sync(d);
-  const ip = () => cmd.calls.flatMap((c) => (c.tool === 'ip' ? [c.args.join(' ')] : [])).filter((a) => !a.startsWith('-j'));
+  const ip = () => cmd.calls.flatMap((c) => (c.tool === 'ip' ? [c.args.join(' ')] : [])).filter((a) => !/^(-6 )?-j /.test(a));
   assert.deepEqual(ip(), [
     'link add kvip1 type ipip remote 198.18.1.11',
     'link set kvip1 up',
@@ -288,7 +347,7 @@ test('TUN over VXLAN (--nft-tunnel=vxlan, keepvs extension): a VXLAN device per 
   d.addDest(KEY, spec('198.18.1.11', 'tunnel'));
   d.addDest(KEY, spec('198.18.1.12', 'tunnel'));
   await plane.sync(d);
-  const ip = () => cmd.calls.flatMap((c) => (c.tool === 'ip' ? [c.args.join(' ')] : [])).filter((a) => !a.startsWith('-j'));
+  const ip = () => cmd.calls.flatMap((c) => (c.tool === 'ip' ? [c.args.join(' ')] : [])).filter((a) => !/^(-6 )?-j /.test(a));
   assert.deepEqual(ip(), [
     'link add kvx0 type vxlan external dstport 4789',
     'link set kvx0 mtu 1450 up',

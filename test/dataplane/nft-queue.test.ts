@@ -165,6 +165,10 @@ test('DR flow-map entries become ESTABLISHED connections', () => {
   assert.equal(e.length, 1);
   assert.deepEqual([e[0].orig.src, e[0].orig.sport, e[0].orig.dst, e[0].orig.dport, e[0].state, e[0].timeout, e[0].mark], ['198.18.0.10', 1234, '198.18.0.100', 80, 'ESTABLISHED', 899, 0x6b000001]);
   assert.deepEqual(flowMapEntries('not json', 'tcp', '198.18.0.100', 80), []);
+  // IPv6 keys are port first (render.ts: flowKey), as `nft -j list map ip6` prints them.
+  const json6 = '{"nftables": [{"map": {"family": "ip6", "name": "flows_s1", "elem": [[{"elem": {"val": {"concat": [1234, "2001:2::10"]}, "timeout": 60, "expires": 59}}, 1795162113]]}}]}';
+  const e6 = flowMapEntries(json6, 'tcp', '2001:2::100', 80);
+  assert.deepEqual([e6[0].orig.src, e6[0].orig.sport, e6[0].reply.dst, e6[0].reply.dport], ['2001:2::10', 1234, '2001:2::10', 1234]);
 });
 
 /** A minimal IPv6 packet: the fixed 40-byte header, then source and destination ports. */

@@ -102,6 +102,14 @@ const CASES: { name: string; desc: string; svcs: Svc[]; opts?: Partial<ModelOpti
     ],
   },
   {
+    name: 'ipv6-dr', desc: 'IPv6 DR (table ip6): notrack, flow map keyed by ip6 saddr, rr in the kernel and wlc on the queue path',
+    opts: { family: 6 },
+    svcs: [
+      { key: tcp('2001:2::100', 80), sched: 'rr', netmask: 128, dests: [{ rip: '2001:2:0:1::11', port: 80, fwd: 'route', weight: 1 }, { rip: '2001:2:0:1::12', port: 80, fwd: 'route', weight: 1 }] },
+      { key: tcp('2001:2::100', 443), sched: 'wlc', netmask: 128, dests: [{ rip: '2001:2:0:1::11', port: 443, fwd: 'route', weight: 2 }, { rip: '2001:2:0:1::12', port: 443, fwd: 'route', weight: 1 }] },
+    ],
+  },
+  {
     name: 'one-packet-udp', desc: 'one-packet (-o) UDP in the kernel: NAT rewritten per datagram, untracked, replies rewritten back; DR per datagram; FULLNAT -o on the queue path',
     svcs: [
       { key: { kind: 'addr', protocol: 'udp', vip: addr('198.18.0.100'), port: 53 }, sched: 'wrr', flags: SVC_F.ONEPACKET, dests: two('masq', 5353, [2, 1]) },

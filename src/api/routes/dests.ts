@@ -31,7 +31,7 @@ function checkedDestRequest(req: ApiRequest, ctx: ApiContext): Result<{ key: Ser
 export async function addDest(req: ApiRequest, ctx: ApiContext): Promise<Reply> {
   const checked = checkedDestRequest(req, ctx);
   if (!checked.ok) return fault(checked.error);
-  const { key, dest, svc } = checked.value;
+  const { key, dest } = checked.value;
   const r = await applyChange(ctx, () => ctx.director.addDest(key, dest),
     (d) => ctx.director.deleteDest(key, d.addr, d.port, ctx.now()));
   return r.ok ? json(destSnapshot(r.value), 201) : fault(r.error);

@@ -180,22 +180,29 @@ export class ConntrackView {
  */
 export function flowMapEntries(json: string, protocol: string, vip: string, vport: number): ConntrackEntry[] {
   const out: ConntrackEntry[] = [];
-  let doc: { nftables?: { map?: { elem?: unknown[] } }[] };
+  let doc: { nftables?: { map?: { elem?: unknown[] }; set?: { elem?: unknown[] } }[] };
   try {
     doc = JSON.parse(json) as typeof doc;
   } catch {
     return out;
   }
   for (const o of doc.nftables ?? []) {
-    for (const e of o.map?.elem ?? []) {
-      if (!Array.isArray(e) || e.length !== 2) continue;
-      const [k, mark] = e as [{ elem?: { val?: { concat?: [string, number] }; expires?: number } }, number];
-      const c = k.elem?.val?.concat;
-      if (!c) continue;
-      const tuple = { src: c[0], dst: vip, sport: Number(c[1]), dport: vport, packets: 0, bytes: 0 };
+    // IPv4: the flow map, saddr . sport : mark. IPv6: the conns set, sport . saddr . mark
+    // (render.ts: flowKey explains why IPv6 keeps a separate exact record).
+    const elems: [{ elem?: { val?: { concat?: unknown[] }; expires?: number } }, number][] = [];
+    for (const e of o.map?.elem ?? []) if (Array.isArray(e) && e.length === 2) elems.push(e as (typeof elems)[number]);
+    for (const e of o.set?.elem ?? []) {
+      const c = (e as { elem?: { val?: { concat?: unknown[] } } }).elem?.val?.concat;
+      if (Array.isArray(c) && c.length === 3) elems.push([{ ...(e as object), elem: { ...(e as { elem: object }).elem, val: { concat: c.slice(0, 2) } } }, Number(c[2])]);
+    }
+    for (const [k, mark] of elems) {
+      const c = k.elem?.val?.concat as (string | number)[] | undefined;
+      if (!c || c.length !== 2) continue;
+      const [src, port] = typeof c[0] === 'string' ? [c[0], Number(c[1])] : [String(c[1]), Number(c[0])];
+      const tuple = { src, dst: vip, sport: port, dport: vport, packets: 0, bytes: 0 };
       out.push({
         protocol, timeout: k.elem?.expires ?? 0, state: protocol === 'tcp' ? 'ESTABLISHED' : '',
-        orig: tuple, reply: { src: vip, dst: c[0], sport: vport, dport: Number(c[1]), packets: 0, bytes: 0 },
+        orig: tuple, reply: { src: vip, dst: src, sport: vport, dport: port, packets: 0, bytes: 0 },
         mark: Number(mark) >>> 0, assured: true,
       });
     }

@@ -81,6 +81,15 @@ export function tunnelName(mark: number, encap: TunnelEncap = IPIP): string {
   return encap.kind === 'vxlan' ? VXLAN_DEVICE : `kvip${markId(mark)}`;
 }
 
+/**
+ * The ip(8) argument lists of one family: IPv6 DR is the same policy routing in the IPv6 rule and
+ * route tables (`ip -6 rule`, `ip -6 route`, whose local rule also sits at preference 0), so every
+ * command only gains `-6`. Tunnels are IPv4 only (checkDest refuses IPv6 TUN).
+ */
+export function forFamily(family: 4 | 6, cmds: readonly string[][]): string[][] {
+  return family === 6 ? cmds.map((c) => ['-6', ...c]) : cmds.map((c) => [...c]);
+}
+
 export function drPlan(m: NftModel, lingering: readonly LingeringBackend[] = [], encap: TunnelEncap = IPIP): DrPlan {
   const routes = new Map<number, DrRoute>();
   const rules = new Map<string, DrRule>();

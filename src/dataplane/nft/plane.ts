@@ -9,18 +9,19 @@
 // DNAT + masquerade to the DIP, or SNAT to a configured pool), DR (-g: notrack + flow map + fwmark
 // policy routing). TUN (-i) needs ipip, which is detected (`ip link add type ipip`); this plane
 // refuses it where the kernel has none, unless TUN is carried over VXLAN (--nft-tunnel=vxlan, a
-// keepvs extension, dr-routes.ts). LOCALNODE is refused. IPv6 services (NAT and FULLNAT) get a
-// table of family ip6 with the same name and layout, loaded in the same transaction; IPv6 DR is refused.
+// keepvs extension, dr-routes.ts). LOCALNODE is refused. IPv6 services (NAT, FULLNAT and DR) get a
+// table of family ip6 with the same name and layout, loaded in the same transaction; IPv6 DR uses
+// `ip -6 rule` / `ip -6 route` the way IPv4 DR uses `ip rule` / `ip route`; IPv6 TUN is refused.
 import type { Director } from '../../core/director.ts';
 import type { Dest, DestSpec } from '../../core/dest.ts';
-import { endpointText } from '../../core/addr.ts';
+import { addr, endpointText } from '../../core/addr.ts';
 import { type Service, type ServiceKey, type ServiceOptions, serviceKeyText, serviceKeyId } from '../../core/service.ts';
 import { type Capabilities, type Check, type DataPlane, type DataPlaneError, type DataPlaneStats, type HeldAddresses, vipServed } from '../dataplane.ts';
 import type { NetCommands } from '../../sys/nft.ts';
-import { BackendIds, backendMark } from './marks.ts';
+import { BackendIds, backendMark, hex } from './marks.ts';
 import { buildModel, type NftModel, type ModelOptions } from './model.ts';
-import { render, transaction, teardown, type Ruleset } from './render.ts';
-import { drPlan, drCommands, drCleanupCommands, EMPTY_DR_PLAN, IPIP, type DrPlan, type LingeringBackend, type TunnelEncap } from './dr-routes.ts';
+import { render, transaction, teardown, flowElementKey, type Ruleset } from './render.ts';
+import { drPlan, drCommands, drCleanupCommands, forFamily, EMPTY_DR_PLAN, IPIP, type DrPlan, type LingeringBackend, type TunnelEncap } from './dr-routes.ts';
 import { destKey } from './model.ts';
 import { QUEUE_CHAIN, queueRuleArgs, needsQueue } from './queue-rules.ts';
 import { findingText, sysctlFindings } from './preflight.ts';
@@ -112,6 +113,8 @@ export class NftPlane implements DataPlane {
   #model6: NftModel | null = null;
   #queueRules6: string[][] | null = null;
   #dr: DrPlan = EMPTY_DR_PLAN;
+  /** IPv6 DR's rules and routes (`ip -6`). */
+  #dr6: DrPlan = EMPTY_DR_PLAN;
   #queueRules: string[][] | null = null;
   #queue: QueueAnswerer | null = null;
   readonly #view: ConntrackView | null;
@@ -164,11 +167,11 @@ export class NftPlane implements DataPlane {
 
   checkDest(svc: Service, spec: DestSpec): Check {
     const ctx = { service: serviceKeyText(svc.key), dest: endpointText(spec.addr, spec.port), fwd: spec.fwd };
-    // IPv6: NAT and FULLNAT (table ip6). DR needs the fwmark policy routing and local-table move
-    // of dr-routes.ts for IPv6 too, which this plane does not do yet.
-    if (spec.addr.family === 6 && (spec.fwd === 'route' || spec.fwd === 'tunnel')) {
+    // IPv6: NAT, FULLNAT and DR (table ip6, `ip -6 rule/route`). The tunnels (ipip, the VXLAN
+    // stand-in) carry IPv4 only.
+    if (spec.addr.family === 6 && spec.fwd === 'tunnel') {
       return refusal('UNSUPPORTED_FWD',
-        'the nft data plane forwards IPv6 with NAT (-m) and FULLNAT (--fullnat) only; IPv6 direct routing and tunnelling are not supported', ctx);
+        'the nft data plane forwards IPv6 with NAT (-m), FULLNAT (--fullnat) and direct routing (-g); IPv6 tunnelling (-i) is not supported', ctx);
     }
     if (effectiveProxyProtocol(spec.proxyProtocol, svc.options.proxyProtocol) !== null) return refusal('PLANE_ERROR', NO_PROXY_PROTOCOL, ctx);
     if (spec.fwd === 'local') {
@@ -233,12 +236,6 @@ export class NftPlane implements DataPlane {
   async #cleanupAll(): Promise<void> {
     const t = await this.#cmd.nft(teardown(this.#table, ['ip', 'ip6']));
     if (t.code !== 0) throw new NftApplyError({ code: 'PLANE_ERROR', message: `nft: ${t.stderr.trim()}`, context: { table: this.#table } });
-    const rules = await this.#cmd.ip(['-j', 'rule', 'list']);
-    const routes = await this.#cmd.ip(['-j', 'route', 'show', 'table', 'all', 'proto', '107']);
-    let tables: number[] = [];
-    try {
-      tables = (JSON.parse(routes.stdout || '[]') as { table?: string }[]).map((r) => Number(r.table)).filter((n) => Number.isInteger(n));
-    } catch { /* no routes */ }
     const links: string[] = [];
     for (const type of ['ipip', 'vxlan']) {
       try {
@@ -246,12 +243,22 @@ export class NftPlane implements DataPlane {
         links.push(...(JSON.parse(l.stdout || '[]') as { ifname?: string }[]).map((x) => x.ifname ?? ''));
       } catch { /* none of this type */ }
     }
-    for (const args of drCleanupCommands(rules.stdout || '[]', tables, links)) await this.#cmd.ip(args);
+    for (const family of [4, 6] as const) {
+      const f = family === 6 ? ['-6'] : [];
+      const rules = await this.#cmd.ip([...f, '-j', 'rule', 'list']);
+      const routes = await this.#cmd.ip([...f, '-j', 'route', 'show', 'table', 'all', 'proto', '107']);
+      let tables: number[] = [];
+      try {
+        tables = (JSON.parse(routes.stdout || '[]') as { table?: string }[]).map((r) => Number(r.table)).filter((n) => Number.isInteger(n));
+      } catch { /* no routes */ }
+      for (const args of forFamily(family, drCleanupCommands(rules.stdout || '[]', tables, family === 4 ? links : []))) await this.#cmd.ip(args);
+    }
     await this.#removeQueueRules(4);
     if (this.#cmd.ip6tables) await this.#removeQueueRules(6);
     this.#prev = null;
     this.#prev6 = null;
     this.#dr = EMPTY_DR_PLAN;
+    this.#dr6 = EMPTY_DR_PLAN;
   }
 
   /** iptables-nft for IPv4, ip6tables-nft for IPv6 (the NFQUEUE target lives in each family's mangle table). */
@@ -333,7 +340,7 @@ export class NftPlane implements DataPlane {
     // IPVS too keeps forwarding a deleted dest's connections (expire_nodest_conn=0).
     const drNow = new Map<string, LingeringBackend>();
     for (const svc of director.services()) {
-      const s = model.services.find((m) => m.id === svc.id && m.mode === 'dr');
+      const s = (svc.family === 6 ? model6 : model).services.find((m) => m.id === svc.id && m.mode === 'dr');
       if (!s || s.match.kind !== 'addr') continue;
       for (const d of svc.dests) {
         const k = destKey(svc, d);
@@ -346,12 +353,15 @@ export class NftPlane implements DataPlane {
     }
     for (const k of drNow.keys()) this.#lingering.delete(k);
     this.#drBackends = drNow;
-    const plan = drPlan(model, [...this.#lingering.values()], this.#tunnel);
-    for (const args of drCommands(this.#dr, plan)) {
+    const lingering = [...this.#lingering.values()];
+    const plan = drPlan(model, lingering.filter((l) => !l.vip.includes(':')), this.#tunnel);
+    const plan6 = drPlan(model6, lingering.filter((l) => l.vip.includes(':')), this.#tunnel);
+    for (const args of [...forFamily(4, drCommands(this.#dr, plan)), ...forFamily(6, drCommands(this.#dr6, plan6))]) {
       const ir = await this.#cmd.ip(args);
       if (ir.code !== 0) this.#log('warn', `ip ${args.join(' ')}: ${ir.stderr.trim()}`);
     }
     this.#dr = plan;
+    this.#dr6 = plan6;
     await this.#syncQueue(model, director);
     this.#startView(director);
   }
@@ -426,10 +436,11 @@ export class NftPlane implements DataPlane {
     if (this.#view) {
       this.#view.setKeys(this.backendKeys());
       const flows: FlowMapSource[] = [];
-      for (const s of this.#model?.services ?? []) {
+      for (const s of [...this.#model?.services ?? [], ...this.#model6?.services ?? []]) {
         if (s.mode !== 'dr' || s.match.kind !== 'addr') continue;
+        const family = s.family === 6 ? 'ip6' : 'ip';
         flows.push({
-          list: async () => (await this.#cmd.nftArgs(['-j', 'list', 'map', 'ip', this.#table, `flows_${s.name}`])).stdout,
+          list: async () => (await this.#cmd.nftArgs(s.family === 6 ? ['-j', 'list', 'set', family, this.#table, `conns_${s.name}`] : ['-j', 'list', 'map', family, this.#table, `flows_${s.name}`])).stdout,
           protocol: s.match.protocol, vip: s.match.vip, vport: s.match.port,
         });
       }
@@ -469,7 +480,7 @@ export class NftPlane implements DataPlane {
     if (key === this.#timeoutsKey) return;
     const first = this.#timeoutsKey === '';
     this.#timeoutsKey = key;
-    if (!first && this.#model?.services.some((s) => s.mode === 'dr')) await this.sync(director).catch(() => undefined);
+    if (!first && [...this.#model?.services ?? [], ...this.#model6?.services ?? []].some((s) => s.mode === 'dr')) await this.sync(director).catch(() => undefined);
     if (!this.#mapTimeouts) return;
     for (const [name, v] of [
       ['net.netfilter.nf_conntrack_tcp_timeout_established', t.tcp],
@@ -518,12 +529,18 @@ export class NftPlane implements DataPlane {
     if (this.#model6?.services.some((s) => s.backends.some((b) => b.mark === mark))) {
       await this.#cmd.conntrack(['-D', '-f', 'ipv6', '--mark', String(mark)]);
     }
-    for (const s of this.#model?.services ?? []) {
+    for (const s of [...this.#model?.services ?? [], ...this.#model6?.services ?? []]) {
       if (s.mode !== 'dr' || !s.backends.some((b) => b.mark === mark)) continue;
       const map = `flows_${s.name}`;
-      const r = await this.#cmd.nftArgs(['-j', 'list', 'map', 'ip', this.#table, map]);
-      const keys = flowMapEntries(r.stdout, 'tcp', '0.0.0.0', 0).filter((e) => e.mark === mark).map((e) => `${e.orig.src} . ${e.orig.sport}`);
-      if (keys.length > 0) await this.#cmd.nft(`delete element ip ${this.#table} ${map} { ${keys.join(', ')} }\n`);
+      const family = s.family === 6 ? 'ip6' : 'ip';
+      const r = await this.#cmd.nftArgs(s.family === 6 ? ['-j', 'list', 'set', family, this.#table, `conns_${s.name}`] : ['-j', 'list', 'map', family, this.#table, map]);
+      const flows = flowMapEntries(r.stdout, 'tcp', '0.0.0.0', 0).filter((e) => e.mark === mark);
+      const keys = flows.map((e) => flowElementKey(s.family, s.family === 6 ? addr(e.orig.src).bytes : e.orig.src, e.orig.sport));
+      if (keys.length > 0) await this.#cmd.nft(`delete element ${family} ${this.#table} ${map} { ${keys.join(', ')} }\n`);
+      if (s.family === 6 && flows.length > 0) {
+        const conns = flows.map((e) => `${e.orig.sport} . ${e.orig.src} . ${hex(mark)}`);
+        await this.#cmd.nft(`delete element ip6 ${this.#table} conns_${s.name} { ${conns.join(', ')} }\n`);
+      }
     }
   }
 
@@ -542,8 +559,9 @@ export class NftPlane implements DataPlane {
       return;
     }
     await this.#cmd.nft(teardown(this.#table, this.#prev6 !== null ? ['ip', 'ip6'] : ['ip']));
-    for (const args of drCommands(this.#dr, EMPTY_DR_PLAN)) await this.#cmd.ip(args);
+    for (const args of [...forFamily(4, drCommands(this.#dr, EMPTY_DR_PLAN)), ...forFamily(6, drCommands(this.#dr6, EMPTY_DR_PLAN))]) await this.#cmd.ip(args);
     this.#dr = EMPTY_DR_PLAN;
+    this.#dr6 = EMPTY_DR_PLAN;
     if (this.#queueRules !== null) await this.#removeQueueRules(4);
     if (this.#queueRules6 !== null) await this.#removeQueueRules(6);
     this.#prev = null;

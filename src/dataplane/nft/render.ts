@@ -77,13 +77,39 @@ function persistKey(s: NftService): string {
   return p.netmask === '255.255.255.255' || p.netmask === 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff' ? saddr : `${saddr} & ${p.netmask}`;
 }
 
-function l4(s: NftService): string {
+function l4(s: Pick<NftService, 'match'>): string {
   return s.match.kind === 'addr' ? PROTO_MATCH[s.match.protocol] : 'th';
 }
 
-/** DR flow key: the client's address and port (the VIP and service port are the service's). */
-function flowKey(s: NftService): string {
-  return `${fam(s.family).p} saddr . ${l4(s)} sport`;
+/**
+ * DR flow key: the client's address and port (the VIP and service port are the service's).
+ * IPv6: nft 1.0.6 (Debian 12) mis-allocates registers for a map update whose key is longer than
+ * 16 bytes — `ip6 saddr . sport` aborts nft (netlink_linearize.c: `dreg < ctx->reg_low`), and
+ * `sport . ip6 saddr` loads but the mark overwrites the address's last 32 bits in the stored key.
+ * So the IPv6 key is the port and the address's low 96 bits (@nh,96,96: bytes 12..23 of the
+ * header), 16 bytes. Two live flows that differ only in the address's top 32 bits share an entry:
+ * both then go to the first one's real server, consistently, so no connection breaks. The exact
+ * client address is kept for the connection view in conns_<svc> (a set: no data register).
+ */
+export function flowKey(s: Pick<NftService, 'family' | 'match'>): string {
+  return s.family === 6 ? `${l4(s)} sport . @nh,96,96` : `${fam(s.family).p} saddr . ${l4(s)} sport`;
+}
+
+/** The view's exact record of an IPv6 DR flow (key only, so nft 1.0.6 stores it right). */
+function connKey(s: NftService): string {
+  return `${l4(s)} sport . ip6 saddr . meta mark`;
+}
+
+/** The statements that create or refresh a flow's entry (and, for IPv6, its view record). */
+function flowUpdate(s: NftService, m: NftModel): string {
+  const u = `update @flows_${s.name} { ${flowKey(s)} timeout ${m.drFlowTimeoutS}s : meta mark }`;
+  return s.family === 6 ? `${u} update @conns_${s.name} { ${connKey(s)} timeout ${m.drFlowTimeoutS}s }` : u;
+}
+
+/** A flow-map element's key, as `nft delete element` takes it (plane.ts: closing a dest's flows). */
+export function flowElementKey(family: 4 | 6, src: Uint8Array | string, sport: number): string {
+  if (family === 4 || typeof src === 'string') return `${typeof src === 'string' ? src : src.join('.')} . ${sport}`;
+  return `${sport} . 0x${Array.from(src.subarray(4, 16), (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
 /**
@@ -139,7 +165,7 @@ function drServiceChain(s: NftService, m: NftModel): string[] {
   const key = flowKey(s);
   const r = ['notrack', 'meta mark set 0', `meta mark set ${key} map @flows_${s.name}`];
   const known = `meta mark ${hex(BACKEND_TAG)}/8`;
-  r.push(`${known} update @flows_${s.name} { ${key} timeout ${m.drFlowTimeoutS}s : meta mark } accept`);
+  r.push(`${known} ${flowUpdate(s, m)} accept`);
   // Only a connection's first packet is scheduled (TCP: a SYN without ACK); any other packet of
   // an unknown flow falls through to the input guard and is dropped there.
   const first = s.match.kind === 'addr' && s.match.protocol === 'tcp' ? 'tcp flags & (syn | ack) == syn ' : '';
@@ -152,11 +178,11 @@ function drServiceChain(s: NftService, m: NftModel): string[] {
 }
 
 function drNewChain(s: NftService, m: NftModel, withPersistence: boolean): string[] {
-  return [...scheduleRules(s, withPersistence), `update @flows_${s.name} { ${flowKey(s)} timeout ${m.drFlowTimeoutS}s : meta mark } accept`];
+  return [...scheduleRules(s, withPersistence), `${flowUpdate(s, m)} accept`];
 }
 
 function drSettleChain(s: NftService, m: NftModel): string[] {
-  return [`update @flows_${s.name} { ${flowKey(s)} timeout ${m.drFlowTimeoutS}s : meta mark } accept`];
+  return [`${flowUpdate(s, m)} accept`];
 }
 
 function drFallbackChain(s: NftService, m: NftModel): string[] {
@@ -238,6 +264,7 @@ export function render(m: NftModel): Ruleset {
     }
     if (s.mode === 'dr') {
       objects.push(map(`flows_${s.name}`, `typeof ${flowKey(s)} : meta mark; flags dynamic,timeout;`, [], true));
+      if (s.family === 6) objects.push({ kind: 'set', name: `conns_${s.name}`, decl: `typeof ${connKey(s)}; flags dynamic,timeout;`, body: [], dynamic: true });
     }
   }
 
@@ -268,6 +295,9 @@ export function render(m: NftModel): Ruleset {
     `meta l4proto { tcp, udp, sctp } dnat ${P} to ct mark map @dnat_ap`,
     `dnat ${P} to ct mark map @dnat_a`,
   ]));
+  // No random / fully-random: the kernel then keeps the client's source port when it is free toward
+  // the real server (nf_nat_core.c), so the real server sees the client's own tuples; remapped ports
+  // hit its TIME_WAIT sockets and PAWS (measured: bench/nft/fullnat-ports.ts, docs "FULLNAT source ports").
   objects.push(chain('nat_post', hook('postrouting', 'srcnat', 'nat'), [
     m.fullnatSource === null ? 'ct mark @fullnat masquerade' : `ct mark @fullnat snat ${P} to ${m.fullnatSource}`,
   ]));
