@@ -3,47 +3,17 @@
 // (keepalived's release on stop). Runs in its own network namespace; needs root and ip.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, canRun, ip, until, vethNamespace } from './vrrp-ns-harness.ts';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
-
-function canRun(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root (network namespace, raw VRRP socket)';
-  try { execFileSync('ip', ['-V'], { stdio: 'ignore' }); } catch { return 'needs iproute2 (ip)'; }
-  return null;
-}
-
-function ip(...args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8' });
-}
-
-async function until(what: string, cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 test('keepvs -f runs the file\'s vrrp_instance: MASTER adds the VIP, SIGTERM releases it', async (t) => {
   const why = canRun();
   if (why) { t.skip(why); return; }
   const ns = `kvvd${process.pid}`;
-  const dir = mkdtempSync(join(tmpdir(), 'keepvs-vrrp-'));
-  t.after(() => {
-    try { ip('netns', 'del', ns); } catch { /* already gone */ }
-    rmSync(dir, { recursive: true, force: true });
-  });
-  ip('netns', 'add', ns);
-  ip('-n', ns, 'link', 'set', 'lo', 'up');
-  ip('-n', ns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');
-  ip('-n', ns, 'link', 'set', 'v0', 'up');
-  ip('-n', ns, 'link', 'set', 'v1', 'up');
-  ip('-n', ns, 'addr', 'add', '198.18.7.1/24', 'dev', 'v0');
+  const dir = vethNamespace(t, ns, '198.18.7.1/24', 'keepvs-vrrp-');
   const conf = join(dir, 'keepalived.conf');
   writeFileSync(conf, `
 vrrp_instance VI_1 {

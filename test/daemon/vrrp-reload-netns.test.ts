@@ -5,30 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, canRun, ip, until, vethNamespace } from './vrrp-ns-harness.ts';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
-
-function canRun(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root (network namespace, raw VRRP socket)';
-  try { execFileSync('ip', ['-V'], { stdio: 'ignore' }); } catch { return 'needs iproute2 (ip)'; }
-  return null;
-}
-
-function ip(...args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8' });
-}
-
-async function until(what: string, cond: () => boolean, ms: number, log: () => string): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what}\n${log()}`);
-}
 
 const virtualServer = (vip: string) => `
 virtual_server ${vip} 45081 {
@@ -58,17 +38,7 @@ test('SIGHUP reloads the VRRP blocks: kept MASTER keeps its state and adds its n
   const why = canRun();
   if (why) { t.skip(why); return; }
   const ns = `kpdr${process.pid % 100000}`;
-  const dir = mkdtempSync(join(tmpdir(), 'kpd-reload-'));
-  t.after(() => {
-    try { ip('netns', 'del', ns); } catch { /* already gone */ }
-    rmSync(dir, { recursive: true, force: true });
-  });
-  ip('netns', 'add', ns);
-  ip('-n', ns, 'link', 'set', 'lo', 'up');
-  ip('-n', ns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');
-  ip('-n', ns, 'link', 'set', 'v0', 'up');
-  ip('-n', ns, 'link', 'set', 'v1', 'up');
-  ip('-n', ns, 'addr', 'add', '198.18.8.1/24', 'dev', 'v0');
+  const dir = vethNamespace(t, ns, '198.18.8.1/24', 'kpd-reload-');
   const conf = join(dir, 'keepalived.conf');
   writeFileSync(conf, instance('VI_1', 71, ['198.18.8.100']) + instance('VI_2', 72, ['198.18.8.110']) + virtualServer('198.18.8.110'));
   const child = spawn('ip', ['netns', 'exec', ns, join(ROOT, 'bin', 'keepvs'), '-l', '-f', conf, '--control', join(dir, 'k.sock'), '--pid', join(dir, 'k.pid')],
