@@ -101,7 +101,20 @@ export interface TrackFileConfig {
 /** `unicast_peer { IP [min_ttl N] [max_ttl N] }`. */
 export type UnicastPeerConfig = string | { address: string; min_ttl?: number; max_ttl?: number };
 
-export interface VrrpInstanceConfig {
+/** What a vrrp_instance and a vrrp_sync_group both take: what they track and the scripts they notify. */
+export interface TrackingAndNotify {
+  track_interface?: TrackRef[];
+  track_script?: TrackRef[];
+  track_file?: TrackRef[];
+  track_process?: TrackRef[];
+  notify_master?: NotifyScriptConfig;
+  notify_backup?: NotifyScriptConfig;
+  notify_fault?: NotifyScriptConfig;
+  notify_stop?: NotifyScriptConfig;
+  notify?: NotifyScriptConfig;
+}
+
+export interface VrrpInstanceConfig extends TrackingAndNotify {
   /** vrrp_instance NAME. */
   name: string;
   state?: 'MASTER' | 'BACKUP';
@@ -144,15 +157,6 @@ export interface VrrpInstanceConfig {
   down_timer_adverts?: number;
   lower_prio_no_advert?: boolean;
   higher_prio_send_advert?: boolean;
-  track_interface?: TrackRef[];
-  track_script?: TrackRef[];
-  track_file?: TrackRef[];
-  track_process?: TrackRef[];
-  notify_master?: NotifyScriptConfig;
-  notify_backup?: NotifyScriptConfig;
-  notify_fault?: NotifyScriptConfig;
-  notify_stop?: NotifyScriptConfig;
-  notify?: NotifyScriptConfig;
   notify_master_rx_lower_pri?: NotifyScriptConfig;
   /**
    * keepalived 2.2 `notify_deleted [SCRIPT [USER [GROUP]]]`: an instance a reload removes is reported as
@@ -170,18 +174,9 @@ export interface VrrpInstanceConfig {
   use_ipvlan?: boolean | string;
 }
 
-export interface VrrpSyncGroupConfig {
+export interface VrrpSyncGroupConfig extends TrackingAndNotify {
   name: string;
   group: string[];
-  track_interface?: TrackRef[];
-  track_script?: TrackRef[];
-  track_file?: TrackRef[];
-  track_process?: TrackRef[];
-  notify_master?: NotifyScriptConfig;
-  notify_backup?: NotifyScriptConfig;
-  notify_fault?: NotifyScriptConfig;
-  notify_stop?: NotifyScriptConfig;
-  notify?: NotifyScriptConfig;
   notify_priority_changes?: boolean;
   sync_group_tracking_weight?: boolean;
 }
