@@ -18,6 +18,8 @@ test('--nft-* flags set the nft plane\'s options', async (t) => {
     { desc: '--nft-table', args: ['--nft-table', 'lvs1'], nft: { table: 'lvs1' } },
     { desc: '--nft-fullnat-source pool', args: ['--nft-fullnat-source=198.18.1.1-198.18.1.4'], nft: { fullnatSource: '198.18.1.1-198.18.1.4' } },
     { desc: '--nft-fullnat-source IPv6', args: ['--nft-fullnat-source=2001:2:0:1::1'], nft: { fullnatSource: '2001:2:0:1::1' } },
+    { desc: '--nft-fullnat-source list of addresses and ranges (spaces trimmed)', args: ['--nft-fullnat-source=198.18.1.1-198.18.1.4, 198.18.2.1,198.18.3.1-198.18.3.2'], nft: { fullnatSource: '198.18.1.1-198.18.1.4,198.18.2.1,198.18.3.1-198.18.3.2' } },
+    { desc: '--nft-fullnat-source IPv6 list', args: ['--nft-fullnat-source', '2001:2:0:1::1,2001:2:0:2::1-2001:2:0:2::9'], nft: { fullnatSource: '2001:2:0:1::1,2001:2:0:2::1-2001:2:0:2::9' } },
     { desc: '--nft-flush-on-stop=no', args: ['--nft-flush-on-stop=no'], nft: { flushOnStop: false } },
     { desc: 'switches', args: ['--nft-fix-sysctls', '--nft-exact-all', '--nft-map-timeouts', '--nft-no-queue'], nft: { fixSysctls: true, exactAll: true, mapTimeouts: true, noQueue: true } },
     { desc: '--nft-queue-failure and --nft-queue-num', args: ['--nft-queue-failure', 'drop', '--nft-queue-num', '7'], nft: { queueFailure: 'drop', queueNum: 7 } },
@@ -42,6 +44,13 @@ test('bad --nft-* values are command-line errors naming the flag', async (t) => 
     { desc: 'flush on stop', args: ['--nft-flush-on-stop=maybe'], message: "--nft-flush-on-stop: expected yes or no, not 'maybe'" },
     { desc: 'fullnat source not an address', args: ['--nft-fullnat-source=dip'], message: "--nft-fullnat-source: 'dip' is not an address or an address range" },
     { desc: 'fullnat source mixing families', args: ['--nft-fullnat-source=198.18.1.1-2001:2::1'], message: "--nft-fullnat-source: '198.18.1.1-2001:2::1' mixes IPv4 and IPv6" },
+    { desc: 'fullnat list: a bad item is named', args: ['--nft-fullnat-source=198.18.1.1,dip,198.18.1.3'], message: "--nft-fullnat-source: item 'dip' of '198.18.1.1,dip,198.18.1.3' is not an address or an address range" },
+    { desc: 'fullnat list: an empty item', args: ['--nft-fullnat-source=198.18.1.1,,198.18.1.3'], message: "--nft-fullnat-source: item '' of '198.18.1.1,,198.18.1.3': expected ADDR or ADDR-ADDR" },
+    { desc: 'fullnat list: a trailing comma', args: ['--nft-fullnat-source=198.18.1.1,'], message: "--nft-fullnat-source: item '' of '198.18.1.1,': expected ADDR or ADDR-ADDR" },
+    { desc: 'fullnat list: a three-part item', args: ['--nft-fullnat-source=198.18.1.1,198.18.1.2-198.18.1.3-198.18.1.4'], message: "--nft-fullnat-source: item '198.18.1.2-198.18.1.3-198.18.1.4' of '198.18.1.1,198.18.1.2-198.18.1.3-198.18.1.4': expected ADDR or ADDR-ADDR" },
+    { desc: 'fullnat list mixing families across items', args: ['--nft-fullnat-source=198.18.1.1,2001:2::1'], message: "--nft-fullnat-source: '198.18.1.1,2001:2::1' mixes IPv4 and IPv6" },
+    { desc: 'fullnat range backwards', args: ['--nft-fullnat-source=198.18.1.1,198.18.1.9-198.18.1.2'], message: "--nft-fullnat-source: range '198.18.1.9-198.18.1.2' ends before it starts" },
+    { desc: 'fullnat list: an item twice', args: ['--nft-fullnat-source=198.18.1.1, 198.18.1.1'], message: "--nft-fullnat-source: '198.18.1.1' is listed twice" },
     { desc: 'table name', args: ['--nft-table', '1bad name'], message: "--nft-table: '1bad name' is not an nftables table name" },
     { desc: 'view interval too short', args: ['--nft-view-interval=5'], message: "--nft-view-interval: expected milliseconds 100..86400000, not '5'" },
     { desc: 'a VNI beyond 24 bits', args: ['--nft-tunnel=vxlan:16777216'], message: "--nft-tunnel: expected ipip or vxlan[:VNI[:PORT]] (VNI 1..16777215), not 'vxlan:16777216'" },
@@ -61,6 +70,11 @@ test('KEEPVS_NFT_* are the fallback; a flag wins over its variable', async (t) =
   await t.test('flags over env', () => {
     assert.deepEqual(mergeNftOptions(env, { table: 'fromflag', flushOnStop: true }),
       { ok: true, value: { table: 'fromflag', queueNum: 9, exactAll: true, flushOnStop: true } });
+  });
+  await t.test('a bad FULLNAT list item in the variable is named with the variable', () => {
+    assert.deepEqual(mergeNftOptions({ KEEPVS_NFT_FULLNAT_SOURCE: '198.18.1.1,x' }),
+      { ok: false, message: "KEEPVS_NFT_FULLNAT_SOURCE: item 'x' of '198.18.1.1,x' is not an address or an address range" });
+    assert.deepEqual(mergeNftOptions({ KEEPVS_NFT_FULLNAT_SOURCE: '198.18.1.1,198.18.1.2' }), { ok: true, value: { fullnatSource: '198.18.1.1,198.18.1.2' } });
   });
   await t.test('a bad variable is named', () => {
     assert.deepEqual(mergeNftOptions({ KEEPVS_NFT_QUEUE_FAILURE: 'reject' }),

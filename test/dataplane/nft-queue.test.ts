@@ -8,7 +8,7 @@ import { addr } from '../../src/core/addr.ts';
 import type { ServiceKey } from '../../src/core/service.ts';
 import { configCommand, parseDatagram, verdictMessage, nfqMessage } from '../../src/sys/nfqueue.ts';
 import { parseConntrack } from '../../src/sys/conntrack.ts';
-import { QueueAnswerer, flowOfPacket, type QueueSource, type QueuedPacket } from '../../src/dataplane/nft/queue.ts';
+import { QueueAnswerer, flowOfPacket, packetFlow, type QueueSource, type QueuedPacket } from '../../src/dataplane/nft/queue.ts';
 import { ConntrackView, flowMapEntries } from '../../src/dataplane/nft/conntrack-view.ts';
 import { BackendIds, backendMark } from '../../src/dataplane/nft/marks.ts';
 import { destKey } from '../../src/dataplane/nft/model.ts';
@@ -114,6 +114,12 @@ test('queue answers: the core\'s decision as the mark, retransmits get the same 
   q.handler([{ id: 101, mark: 0x6c000001, payload: ipv4Tcp('198.18.0.10', 1, '198.18.0.100', 81) }]);
   assert.deepEqual(q.verdicts.at(-1), { id: 101, verdict: 0, mark: null });
   assert.deepEqual(drops, ['queue-no-service']);
+  // A non-first IPv4 fragment (offset 185 * 8): dropped, counted by its own reason.
+  const frag = ipv4Tcp('198.18.0.10', 1, '198.18.0.100', 80);
+  frag[6] = 0x20; frag[7] = 185;
+  q.handler([{ id: 102, mark: 0x6c000001, payload: frag }]);
+  assert.deepEqual(q.verdicts.at(-1), { id: 102, verdict: 0, mark: null });
+  assert.deepEqual(drops, ['queue-no-service', 'queue-non-first-fragment']);
 });
 
 const CT = `tcp      6 431999 ESTABLISHED src=198.18.0.10 dst=198.18.0.100 sport=40000 dport=80 packets=5 bytes=400 src=198.18.1.11 dst=198.18.0.10 sport=80 dport=40000 packets=4 bytes=900 [ASSURED] mark=1795162113 use=1
@@ -182,11 +188,11 @@ function ipv6(src: string, sport: number, dst: string, dport: number, next = 6):
   return p;
 }
 
-test('flowOfPacket: IPv6 first packets (TCP, UDP); extension headers and ICMPv6 are not scheduled', async (t) => {
+test('flowOfPacket: IPv6 first packets (TCP, UDP); ICMPv6 and truncated packets are not scheduled', async (t) => {
   const rows: { desc: string; p: Uint8Array; want: string | null }[] = [
     { desc: 'TCP', p: ipv6('2001:2::10', 40000, '2001:2::100', 80), want: 'tcp [2001:2::10]:40000 -> [2001:2::100]:80' },
     { desc: 'UDP', p: ipv6('2001:2::10', 5353, '2001:2::100', 53, 17), want: 'udp [2001:2::10]:5353 -> [2001:2::100]:53' },
-    { desc: 'a hop-by-hop header first', p: ipv6('2001:2::10', 1, '2001:2::100', 80, 0), want: null },
+    { desc: 'a hop-by-hop header with no room for itself', p: ipv6('2001:2::10', 1, '2001:2::100', 80, 0).subarray(0, 46), want: null },
     { desc: 'ICMPv6', p: ipv6('2001:2::10', 1, '2001:2::100', 80, 58), want: null },
     { desc: 'truncated', p: ipv6('2001:2::10', 1, '2001:2::100', 80).subarray(0, 42), want: null },
   ];
@@ -194,6 +200,64 @@ test('flowOfPacket: IPv6 first packets (TCP, UDP); extension headers and ICMPv6 
     await t.test(r.desc, () => {
       const f = flowOfPacket(r.p, 0);
       assert.equal(f === null ? null : `${f.protocol} [${f.caddr.text}]:${f.cport} -> [${f.vaddr.text}]:${f.vport}`, r.want);
+    });
+  }
+});
+
+/**
+ * An IPv6 extension header of `size` bytes whose Next Header is `next`, its length byte written by
+ * its own rule: AH in 4-octet units minus 2 (RFC 4302 §2.2), the fragment header fixed at 8 bytes
+ * with `fragOffset` (8-octet units) and the More flag set, the others in 8-octet units minus 1.
+ */
+function ext(kind: number, next: number, size: number, fragOffset = 0): number[] {
+  const h: number[] = new Array(size).fill(0);
+  h[0] = next;
+  if (kind === 44) { const v = (fragOffset << 3) | 1; h[2] = v >> 8; h[3] = v & 0xff; } else if (kind === 51) h[1] = size / 4 - 2;
+  else h[1] = size / 8 - 1;
+  // Filler that would be read as a wrong next header if a length were misread.
+  for (let i = 4; i < size; i++) h[i] = 0x3a;
+  return h;
+}
+
+/** An IPv6 packet: the fixed header (Next Header `first`), the chain, then ports 40000 -> 80 (+16 bytes). */
+function ipv6Chain(first: number, chain: number[][], tail = 20): Uint8Array {
+  const head = ipv6('2001:2::10', 0, '2001:2::100', 0, first).subarray(0, 40);
+  const l4 = [40000 >> 8, 40000 & 0xff, 0, 80, ...new Array(16).fill(0)].slice(0, tail);
+  return new Uint8Array([...head, ...chain.flat(), ...l4]);
+}
+
+test('packetFlow walks the IPv6 extension header chain to the transport header (as ipv6_find_hdr)', async (t) => {
+  const TCP = 6; const UDP = 17; const SCTP = 132;
+  const HOP = 0; const RT = 43; const FRAG = 44; const AH = 51; const DST = 60;
+  const rows: { desc: string; p: Uint8Array; want: string }[] = [
+    { desc: 'hop-by-hop (8 bytes) then TCP', p: ipv6Chain(HOP, [ext(HOP, TCP, 8)]), want: 'tcp 40000 -> 80' },
+    { desc: 'hop-by-hop with options (16 bytes) then UDP', p: ipv6Chain(HOP, [ext(HOP, UDP, 16)]), want: 'udp 40000 -> 80' },
+    { desc: 'routing (24 bytes) then TCP', p: ipv6Chain(RT, [ext(RT, TCP, 24)]), want: 'tcp 40000 -> 80' },
+    { desc: 'destination options then SCTP', p: ipv6Chain(DST, [ext(DST, SCTP, 8)]), want: 'sctp 40000 -> 80' },
+    { desc: 'a first fragment (offset 0, More set) then TCP', p: ipv6Chain(FRAG, [ext(FRAG, TCP, 8)]), want: 'tcp 40000 -> 80' },
+    { desc: 'AH, 24 bytes: (len + 2) * 4, not the 8-octet rule', p: ipv6Chain(AH, [ext(AH, TCP, 24)]), want: 'tcp 40000 -> 80' },
+    { desc: 'AH, 12 bytes (not a multiple of 8) then UDP', p: ipv6Chain(AH, [ext(AH, UDP, 12)]), want: 'udp 40000 -> 80' },
+    {
+      desc: 'the whole RFC 8200 order: hop, dst, routing, fragment, AH, dst, TCP',
+      p: ipv6Chain(HOP, [ext(HOP, DST, 8), ext(DST, RT, 16), ext(RT, FRAG, 24), ext(FRAG, AH, 8), ext(AH, DST, 16), ext(DST, TCP, 8)]),
+      want: 'tcp 40000 -> 80',
+    },
+    { desc: '12 destination-options headers: the kernel\'s cap, still walked', p: ipv6Chain(DST, [...Array.from({ length: 11 }, () => ext(DST, DST, 8)), ext(DST, TCP, 8)]), want: 'tcp 40000 -> 80' },
+    { desc: '13 extension headers: beyond the cap, bad', p: ipv6Chain(DST, [...Array.from({ length: 12 }, () => ext(DST, DST, 8)), ext(DST, TCP, 8)]), want: 'queue-bad-packet' },
+    { desc: 'a non-first fragment: no transport header, its own reason', p: ipv6Chain(FRAG, [ext(FRAG, TCP, 8, 185)]), want: 'queue-non-first-fragment' },
+    { desc: 'a non-first fragment after hop-by-hop', p: ipv6Chain(HOP, [ext(HOP, FRAG, 8), ext(FRAG, UDP, 8, 1)]), want: 'queue-non-first-fragment' },
+    { desc: 'ESP: not walked (encrypted)', p: ipv6Chain(50, [ext(DST, TCP, 8)]), want: 'queue-bad-packet' },
+    { desc: 'No Next Header (59) after hop-by-hop', p: ipv6Chain(HOP, [ext(HOP, 59, 8)]), want: 'queue-bad-packet' },
+    { desc: 'ICMPv6 after destination options', p: ipv6Chain(DST, [ext(DST, 58, 8)]), want: 'queue-bad-packet' },
+    { desc: 'an extension header running past the packet', p: ipv6Chain(RT, [ext(RT, TCP, 24).slice(0, 6)], 0), want: 'queue-bad-packet' },
+    { desc: 'a length byte pointing past the packet', p: ipv6Chain(HOP, [[TCP, 200, 0, 0, 0, 0, 0, 0]]), want: 'queue-bad-packet' },
+    { desc: 'the transport header cut short after the chain', p: ipv6Chain(HOP, [ext(HOP, TCP, 8)], 3), want: 'queue-bad-packet' },
+  ];
+  for (const r of rows) {
+    await t.test(r.desc, () => {
+      const got = packetFlow(r.p, 0);
+      assert.equal(got.ok ? `${got.flow.protocol} ${got.flow.cport} -> ${got.flow.vport}` : got.reason, r.want);
+      if (got.ok) assert.deepEqual([got.flow.caddr.text, got.flow.vaddr.text], ['2001:2::10', '2001:2::100']);
     });
   }
 });

@@ -12,7 +12,7 @@ import { SVC_F, type ServiceKey } from '../../src/core/service.ts';
 import type { FwdMethod } from '../../src/core/dest.ts';
 import type { SchedulerName } from '../../src/core/sched/scheduler.ts';
 import { buildModel, wrrCycle, queueReason, type ModelOptions } from '../../src/dataplane/nft/model.ts';
-import { render, rulesetText, transaction, type Ruleset } from '../../src/dataplane/nft/render.ts';
+import { render, rulesetText, transaction, fullnatSnatTarget, type Ruleset } from '../../src/dataplane/nft/render.ts';
 import { BackendIds } from '../../src/dataplane/nft/marks.ts';
 import { exec } from '../../src/sys/netns.ts';
 
@@ -124,6 +124,10 @@ const CASES: { name: string; desc: string; svcs: Svc[]; opts?: Partial<ModelOpti
       { key: { kind: 'addr', protocol: 'sctp', vip: addr('198.18.0.100'), port: 3868 }, sched: 'rr', dests: two('masq', 3868) },
     ],
   },
+  {
+    name: 'fullnat-source-list', desc: 'FULLNAT to a list of a range and a lone address: numgen round-robin over the items, the lone one as A-A',
+    svcs: [{ key: tcp('198.18.0.100', 80), sched: 'rr', dests: two('fullnat') }], opts: { fullnatSource: '198.18.1.1-198.18.1.4,198.18.2.1' },
+  },
 ];
 
 function rulesetFor(svcs: readonly Svc[], opts: Partial<ModelOptions> = {}): Ruleset {
@@ -149,6 +153,17 @@ test('render: golden rulesets and start-up transactions', async (t) => {
       golden(`${c.name}.tx.nft`, transaction(null, r));
     });
   }
+});
+
+test('fullnatSnatTarget: the snat argument for one FULLNAT source item or a list', async (t) => {
+  const rows: [string, string, string][] = [
+    ['one address as is', '198.18.1.1', '198.18.1.1'],
+    ['one range as is', '198.18.1.1-198.18.1.4', '198.18.1.1-198.18.1.4'],
+    ['a list of addresses: plain map data', '198.18.1.1,198.18.1.5,198.18.1.9', 'numgen inc mod 3 map { 0 : 198.18.1.1, 1 : 198.18.1.5, 2 : 198.18.1.9 }'],
+    ['a range in the list: every item a range', '198.18.2.1,198.18.1.1-198.18.1.4', 'numgen inc mod 2 map { 0 : 198.18.2.1-198.18.2.1, 1 : 198.18.1.1-198.18.1.4 }'],
+    ['IPv6', '2001:2:0:1::1,2001:2:0:1::9', 'numgen inc mod 2 map { 0 : 2001:2:0:1::1, 1 : 2001:2:0:1::9 }'],
+  ];
+  for (const [desc, source, want] of rows) await t.test(desc, () => assert.equal(fullnatSnatTarget(source), want));
 });
 
 test('render is pure: the same director gives the same text', () => {

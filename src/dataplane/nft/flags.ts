@@ -20,7 +20,7 @@ export interface NftFlag {
 
 export const NFT_FLAGS: readonly NftFlag[] = [
   { long: 'nft-table', metavar: 'NAME', env: 'KEEPVS_NFT_TABLE', help: 'nft plane: the nftables table keepvs owns (default keepvs)' },
-  { long: 'nft-fullnat-source', metavar: 'ADDR[-ADDR]', env: 'KEEPVS_NFT_FULLNAT_SOURCE', help: 'nft plane: FULLNAT source address or pool (default: masquerade to the DIP)' },
+  { long: 'nft-fullnat-source', metavar: 'ADDR[-ADDR][,...]', env: 'KEEPVS_NFT_FULLNAT_SOURCE', help: 'nft plane: FULLNAT source address, range or comma-separated list of them, round-robin per connection (default: masquerade to the DIP)' },
   { long: 'nft-flush-on-stop', metavar: 'yes|no', env: 'KEEPVS_NFT_FLUSH_ON_STOP', help: 'nft plane: remove the rules on stop (default yes)' },
   { long: 'nft-fix-sysctls', env: 'KEEPVS_NFT_FIX_SYSCTLS', help: 'nft plane: set ip_forward, rp_filter, nf_conntrack_acct instead of only reporting them' },
   { long: 'nft-exact-all', env: 'KEEPVS_NFT_EXACT', help: 'nft plane: every service takes the exact (NFQUEUE) path' },
@@ -34,15 +34,43 @@ export const NFT_FLAGS: readonly NftFlag[] = [
 
 export type FlagValue = { readonly ok: true; readonly value: NftEnvOptions } | { readonly ok: false; readonly message: string };
 
-/** A FULLNAT source: one address, or "A-B" of one family (nft's `snat to A-B`). */
+/**
+ * A FULLNAT source: a comma-separated list of items, each one address or "A-B" (A <= B), all of
+ * one family. One item is nft's `snat to A` / `snat to A-B`; a list becomes a round-robin choice
+ * among the items (render.ts, fullnatSnatTarget). The message names the bad item.
+ */
 export function fullnatSourceProblem(text: string): string | null {
-  const parts = text.split('-');
-  if (parts.length > 2 || parts.some((p) => p === '')) return `expected ADDR or ADDR-ADDR, got '${text}'`;
-  const addrs = parts.map((p) => parseAddr(p));
-  if (addrs.some((a) => !a.ok)) return `'${text}' is not an address or an address range`;
-  const fams = new Set(addrs.map((a) => (a.ok ? a.value.family : 0)));
-  if (fams.size > 1) return `'${text}' mixes IPv4 and IPv6`;
+  const items = text.split(',');
+  let family = 0;
+  const seen = new Set<string>();
+  for (const raw of items) {
+    const item = raw.trim();
+    const parts = item.split('-');
+    if (parts.length > 2 || parts.some((p) => p === '')) {
+      return items.length > 1 ? `item '${item}' of '${text}': expected ADDR or ADDR-ADDR` : `expected ADDR or ADDR-ADDR, got '${text}'`;
+    }
+    const addrs = parts.map((p) => parseAddr(p));
+    if (addrs.some((a) => !a.ok)) return items.length > 1 ? `item '${item}' of '${text}' is not an address or an address range` : `'${text}' is not an address or an address range`;
+    const ok = addrs.map((a) => (a.ok ? a.value : null!));
+    if (ok.some((a) => a.family !== (family || ok[0].family))) return `'${text}' mixes IPv4 and IPv6`;
+    family = ok[0].family;
+    // nft refuses a range whose end comes before its start.
+    if (ok.length === 2 && compareBytes(ok[0].bytes, ok[1].bytes) > 0) return `range '${item}' ends before it starts`;
+    const canon = ok.map((a) => a.text).join('-');
+    if (seen.has(canon)) return `'${item}' is listed twice`;
+    seen.add(canon);
+  }
   return null;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return 0;
+}
+
+/** The items of a FULLNAT source list (already checked by fullnatSourceProblem), trimmed. */
+export function fullnatSourceItems(text: string): string[] {
+  return text.split(',').map((i) => i.trim());
 }
 
 /**
@@ -59,7 +87,7 @@ export function nftFlagValue(name: string, arg: string | null, source = `--${nam
       return { ok: true, value: { table: arg! } };
     case 'nft-fullnat-source': {
       const p = fullnatSourceProblem(arg ?? '');
-      return p === null ? { ok: true, value: { fullnatSource: arg } } : bad(p);
+      return p === null ? { ok: true, value: { fullnatSource: fullnatSourceItems(arg ?? '').join(',') } } : bad(p);
     }
     case 'nft-flush-on-stop':
       if (arg === 'yes' || arg === '1' || arg === 'true') return { ok: true, value: { flushOnStop: true } };

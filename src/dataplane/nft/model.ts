@@ -81,7 +81,7 @@ export interface NftModel {
   readonly queueNum: number;
   /** What a queued packet becomes when the consumer is not there or the queue is full. */
   readonly queueFailure: 'fallback' | 'drop';
-  /** FULLNAT source: null = masquerade (the address of the interface towards the RS, the DIP); else an address or a-b range. */
+  /** FULLNAT source: null = masquerade (the address of the interface towards the RS, the DIP); else an address, an a-b range, or a comma-separated list of them (flags.ts). */
   readonly fullnatSource: string | null;
   /** DR flow-map entry lifetime (no conntrack for DR): seconds since the flow's last packet. */
   readonly drFlowTimeoutS: number;

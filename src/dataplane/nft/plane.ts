@@ -43,7 +43,7 @@ export interface NftPlaneOptions {
   readonly queueNum?: number;
   /** When the queue is not answered: 'fallback' (in-kernel rr over available dests; default) or 'drop'. */
   readonly queueFailure?: 'fallback' | 'drop';
-  /** FULLNAT source: null = masquerade to the outgoing interface's address (the DIP); or "A" / "A-B". */
+  /** FULLNAT source: null = masquerade to the outgoing interface's address (the DIP); or "A" / "A-B" / a comma-separated list of them, one family. */
   readonly fullnatSource?: string | null;
   /** Remove everything on stop (default true: keepalived removes its virtual servers on stop). */
   readonly flushOnStop?: boolean;

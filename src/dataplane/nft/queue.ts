@@ -30,42 +30,111 @@ const NF_DROP = 0;
 const NF_ACCEPT = 1;
 const PROTOCOLS: Readonly<Record<number, Protocol>> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
 
+// IPv6 extension headers walked to reach the transport header, as the kernel's ipv6_find_hdr
+// (net/ipv6/exthdrs_core.c) walks them: hop-by-hop, routing, fragment, destination options and AH.
+// ESP (50) is not walked (what follows is encrypted), nor is No Next Header (59).
+const IPV6_HOPOPTS = 0;
+const IPV6_ROUTING = 43;
+const IPV6_FRAGMENT = 44;
+const IPV6_AUTH = 51;
+const IPV6_DSTOPTS = 60;
+/** The kernel's cap on extension headers walked (include/net/ipv6.h: IP6_MAX_EXT_HDRS_CNT). */
+const IPV6_MAX_EXT_HDRS = 12;
+
+/** Where a packet's transport header starts, or why there is none to read. */
+export type TransportHeader =
+  | { readonly ok: true; readonly protocol: number; readonly offset: number }
+  | { readonly ok: false; readonly reason: 'queue-bad-packet' | 'queue-non-first-fragment' };
+
+/**
+ * Walk an IPv6 packet's extension header chain from the fixed 40-byte header to the first header
+ * that is not an extension header (RFC 8200 §4). Lengths: hop-by-hop, routing and destination
+ * options count 8-octet units beyond the first 8 ((len + 1) * 8, RFC 8200 §4.3-4.6); the fragment
+ * header is always 8 bytes; AH counts 4-octet units minus 2 ((len + 2) * 4, RFC 4302 §2.2). A
+ * fragment header with a non-zero offset marks a non-first fragment: the transport header is in
+ * the first fragment, not here. A header running past the packet, or more than the kernel's cap
+ * of headers, is a bad packet.
+ */
+export function ipv6TransportHeader(p: Uint8Array): TransportHeader {
+  let next = p[6];
+  let offset = 40;
+  for (let walked = 0; ; walked++) {
+    if (next !== IPV6_HOPOPTS && next !== IPV6_ROUTING && next !== IPV6_FRAGMENT && next !== IPV6_AUTH && next !== IPV6_DSTOPTS) {
+      return { ok: true, protocol: next, offset };
+    }
+    if (walked >= IPV6_MAX_EXT_HDRS || p.length < offset + 8) return { ok: false, reason: 'queue-bad-packet' };
+    let len: number;
+    if (next === IPV6_FRAGMENT) {
+      // RFC 8200 §4.5: the offset is the top 13 bits of bytes 2-3 (the low 3 bits are flags).
+      if ((((p[offset + 2] << 8) | p[offset + 3]) & ~0x7) !== 0) return { ok: false, reason: 'queue-non-first-fragment' };
+      len = 8;
+    } else if (next === IPV6_AUTH) {
+      len = (p[offset + 1] + 2) * 4;
+    } else {
+      len = (p[offset + 1] + 1) * 8;
+    }
+    next = p[offset];
+    offset += len;
+  }
+}
+
+/** A queued packet's flow, or the named reason it has none. */
+export type PacketFlow = { readonly ok: true; readonly flow: Flow } | { readonly ok: false; readonly reason: QueueDrop };
+
 /**
  * The 5-tuple of an IPv4 or IPv6 packet (TCP/UDP/SCTP all start with source and destination
- * ports). IPv6: the transport header must follow the fixed 40-byte header directly (RFC 8200 §4:
- * a first packet of TCP/UDP/SCTP carries no extension headers in practice; one that does is counted
- * as a bad packet rather than guessed at).
+ * ports). IPv6: the extension header chain is walked to the transport header
+ * (ipv6TransportHeader). A non-first fragment (IPv4 or IPv6) carries no ports and is counted by
+ * its own reason; conntrack reassembles before the queue hook, so one seen here is unusual.
  */
-export function flowOfPacket(p: Uint8Array, mark: number): Flow | null {
+export function packetFlow(p: Uint8Array, mark: number): PacketFlow {
+  const bad: PacketFlow = { ok: false, reason: 'queue-bad-packet' };
   const fwmark = ((mark & MARK_TAG_MASK) >>> 0) === QUEUE_TAG || isBackendMark(mark) ? undefined : mark || undefined;
-  if (p.length >= 44 && p[0] >> 4 === 6) {
-    const protocol = PROTOCOLS[p[6]];
-    if (!protocol) return null;
+  if (p.length >= 40 && p[0] >> 4 === 6) {
+    const t = ipv6TransportHeader(p);
+    if (!t.ok) return { ok: false, reason: t.reason };
+    const protocol = PROTOCOLS[t.protocol];
+    const o = t.offset;
+    if (!protocol || p.length < o + 4) return bad;
     return {
-      protocol,
-      caddr: addrFromBytes(p.subarray(8, 24)),
-      cport: (p[40] << 8) | p[41],
-      vaddr: addrFromBytes(p.subarray(24, 40)),
-      vport: (p[42] << 8) | p[43],
-      fwmark,
+      ok: true,
+      flow: {
+        protocol,
+        caddr: addrFromBytes(p.subarray(8, 24)),
+        cport: (p[o] << 8) | p[o + 1],
+        vaddr: addrFromBytes(p.subarray(24, 40)),
+        vport: (p[o + 2] << 8) | p[o + 3],
+        fwmark,
+      },
     };
   }
-  if (p.length < 20 || p[0] >> 4 !== 4) return null;
+  if (p.length < 20 || p[0] >> 4 !== 4) return bad;
   const ihl = (p[0] & 0x0f) * 4;
   const protocol = PROTOCOLS[p[9]];
-  if (!protocol || p.length < ihl + 4) return null;
+  if (!protocol || ihl < 20 || p.length < ihl + 4) return bad;
+  // RFC 791: a non-zero fragment offset (the low 13 bits of bytes 6-7) means no transport header.
+  if ((((p[6] << 8) | p[7]) & 0x1fff) !== 0) return { ok: false, reason: 'queue-non-first-fragment' };
   return {
-    protocol,
-    caddr: addrFromBytes(p.subarray(12, 16)),
-    cport: (p[ihl] << 8) | p[ihl + 1],
-    vaddr: addrFromBytes(p.subarray(16, 20)),
-    vport: (p[ihl + 2] << 8) | p[ihl + 3],
-    fwmark,
+    ok: true,
+    flow: {
+      protocol,
+      caddr: addrFromBytes(p.subarray(12, 16)),
+      cport: (p[ihl] << 8) | p[ihl + 1],
+      vaddr: addrFromBytes(p.subarray(16, 20)),
+      vport: (p[ihl + 2] << 8) | p[ihl + 3],
+      fwmark,
+    },
   };
 }
 
+/** packetFlow's flow, or null whatever the reason. */
+export function flowOfPacket(p: Uint8Array, mark: number): Flow | null {
+  const r = packetFlow(p, mark);
+  return r.ok ? r.flow : null;
+}
+
 /** Why the queue path dropped or could not answer a packet (metric labels). */
-export type QueueDrop = 'queue-bad-packet' | 'queue-no-service' | 'queue-no-dest' | 'queue-unknown-dest' | 'queue-error';
+export type QueueDrop = 'queue-bad-packet' | 'queue-non-first-fragment' | 'queue-no-service' | 'queue-no-dest' | 'queue-unknown-dest' | 'queue-error';
 
 export class QueueAnswerer {
   readonly #src: QueueSource;
@@ -111,8 +180,9 @@ export class QueueAnswerer {
 
   /** The backend mark for a queued packet, or null to drop it (counted). */
   decide(p: QueuedPacket, now: number): number | null {
-    const flow = flowOfPacket(p.payload, p.mark);
-    if (!flow) { this.#count('queue-bad-packet'); return null; }
+    const parsed = packetFlow(p.payload, p.mark);
+    if (!parsed.ok) { this.#count(parsed.reason); return null; }
+    const flow = parsed.flow;
     const d = this.#director;
     const known = d.lookupConn(flow);
     let dest = known?.dest ?? null;

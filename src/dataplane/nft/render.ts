@@ -19,6 +19,7 @@
 //                                     never handed to the director's own sockets
 import type { NftBackend, NftModel, NftService } from './model.ts';
 import { BACKEND_TAG, QUEUE_TAG, MARK_ID_MASK, hex } from './marks.ts';
+import { fullnatSourceItems } from './flags.ts';
 
 export interface NftObject {
   readonly kind: 'map' | 'set' | 'chain' | 'counter';
@@ -299,7 +300,7 @@ export function render(m: NftModel): Ruleset {
   // the real server (nf_nat_core.c), so the real server sees the client's own tuples; remapped ports
   // hit its TIME_WAIT sockets and PAWS (measured: bench/nft/fullnat-ports.ts, docs "FULLNAT source ports").
   objects.push(chain('nat_post', hook('postrouting', 'srcnat', 'nat'), [
-    m.fullnatSource === null ? 'ct mark @fullnat masquerade' : `ct mark @fullnat snat ${P} to ${m.fullnatSource}`,
+    m.fullnatSource === null ? 'ct mark @fullnat masquerade' : `ct mark @fullnat snat ${P} to ${fullnatSnatTarget(m.fullnatSource)}`,
   ]));
   // After routing (a local source address would be a martian in prerouting): one-packet replies
   // take the service's address and port.
@@ -403,4 +404,21 @@ export function transaction(prev: Ruleset | null, next: Ruleset): string {
 /** Removes everything the plane loaded (stop with flush, or the start-up cleanup). */
 export function teardown(table: string, families: readonly NftFamily[] = ['ip']): string {
   return families.map((f) => `add table ${f} ${table}\ndelete table ${f} ${table}\n`).join('');
+}
+
+/**
+ * The `snat to` argument for a FULLNAT source list. One item is written as is. nft 1.0.6 has no
+ * list form (`snat ip to A, B` is "not bitmask", `to { A, B }` a syntax error: checked with nft -c),
+ * so a list becomes `numgen inc mod N map { 0 : item0, ... }`: NAT rules run once per new conntrack
+ * entry, so each new connection takes the next item, round-robin like LVS FULLNAT's local-address
+ * list; inside a range the kernel picks the address (nf_nat_core.c). When any item is a range,
+ * every item is written as a range (a lone A as A-A): the kernel refuses a map mixing interval and
+ * plain data ("Invalid argument", measured with nft -c).
+ */
+export function fullnatSnatTarget(source: string): string {
+  const items = fullnatSourceItems(source);
+  if (items.length === 1) return items[0];
+  const ranged = items.some((i) => i.includes('-'));
+  const data = items.map((i) => (ranged && !i.includes('-') ? `${i}-${i}` : i));
+  return `numgen inc mod ${items.length} map { ${data.map((d, i) => `${i} : ${d}`).join(', ')} }`;
 }
