@@ -3,14 +3,12 @@
 // without the QR bit are ignored (the wait goes on); the first matching reply decides: RCODE 0 is
 // success — keepalived does not look at the answer section. An ICMP error on the socket, or no
 // reply within connect_timeout, is failure.
-import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import type { CheckTarget, DnsCheckSpec } from './spec.ts';
 import { DNS_TYPES, KEEPALIVED_DEFAULTS } from './spec.ts';
 import { type CheckResult, checkResult } from './result.ts';
 import type { CheckSignal } from './cancel.ts';
-import { boundTarget, needsBoundSocket } from './bound.ts';
-import { boundUdpExchange } from '../sys/bound-socket.ts';
+import { exchangeFailure, udpExchange } from './udp-exchange.ts';
 
 /** dns_make_query: header, QNAME built label by label as keepalived splits on dots, QTYPE, QCLASS IN. */
 export function buildQuery(id: number, name: string, type: number): Buffer {
@@ -44,53 +42,17 @@ export function judgeReply(id: number, msg: Buffer): ReplyVerdict {
   return rcode === 0 ? 'ok' : { rcode };
 }
 
-export function check(spec: DnsCheckSpec, target: CheckTarget, signal?: CheckSignal): Promise<CheckResult> {
+export async function check(spec: DnsCheckSpec, target: CheckTarget, signal?: CheckSignal): Promise<CheckResult> {
   const started = performance.now();
   const id = randomInt(0, 0x10000);
   const query = buildQuery(id, spec.name ?? KEEPALIVED_DEFAULTS.dns_name, DNS_TYPES[spec.dns_type ?? 'SOA']);
-  if (needsBoundSocket(target)) return viaBoundSocket(id, query, target, signal, started);
-  return new Promise((resolve) => {
-    let done = false;
-    const sock = dgram.createSocket(target.family === 6 ? 'udp6' : 'udp4');
-    const finish = (r: CheckResult) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      try { sock.close(); } catch { /* closed */ }
-      resolve(r);
-    };
-    const timer = setTimeout(() => finish(checkResult(false, 'L7TOUT', 'read timeout from socket', started)), target.connectTimeoutMs);
-    const onAbort = () => finish(checkResult(false, 'ABORTED', 'aborted', started));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    sock.on('error', (e: NodeJS.ErrnoException) => {
-      const code = e.code ?? 'EIO';
-      finish(checkResult(false, code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' ? 'SOCKERR' : 'L4CON', `socket: ${code}`, started));
-    });
-    sock.on('message', (msg) => {
-      const v = judgeReply(id, msg);
-      if (v === 'ignore') return;
-      if (v === 'ok') finish(checkResult(true, 'L7OK', 'rcode 0', started));
-      else finish(checkResult(false, 'L7STS', `rcode ${v.rcode}`, started));
-    });
-    const go = () => sock.connect(target.port, target.address, () => sock.send(query));
-    if (target.bindto || target.bindPort) sock.bind({ address: target.bindto, port: target.bindPort ?? 0 }, go);
-    else go();
-  });
-}
-
-/** fwmark / bind_if: the same query from a socket with those options (src/sys/bound-socket.ts). */
-async function viaBoundSocket(id: number, query: Buffer, target: CheckTarget, signal: CheckSignal | undefined, started: number): Promise<CheckResult> {
-  const accept = (d: Uint8Array): boolean => judgeReply(id, Buffer.from(d.buffer, d.byteOffset, d.length)) !== 'ignore';
-  const a = await boundUdpExchange(boundTarget(target), query, target.connectTimeoutMs, signal, accept);
+  const a = await udpExchange(target, query, signal, (d) => judgeReply(id, Buffer.from(d.buffer, d.byteOffset, d.length)) !== 'ignore');
   switch (a.verdict) {
     case 'reply': {
       const v = judgeReply(id, Buffer.from(a.data.buffer, a.data.byteOffset, a.data.length));
       return v === 'ok' ? checkResult(true, 'L7OK', 'rcode 0', started) : checkResult(false, 'L7STS', `rcode ${v === 'ignore' ? '?' : v.rcode}`, started);
     }
     case 'timeout': return checkResult(false, 'L7TOUT', 'read timeout from socket', started);
-    case 'aborted': return checkResult(false, 'ABORTED', 'aborted', started);
-    case 'refused': return checkResult(false, 'L4CON', `socket: ${a.error.code}`, started);
-    case 'setup': return checkResult(false, 'SOCKERR', `socket setup: ${a.error.message}`, started);
+    default: return exchangeFailure(a, started);
   }
 }

@@ -5,13 +5,11 @@
 // must be within [min_reply_length, max_reply_length] and its first min(len, pattern length)
 // bytes must equal the pattern, where X nibbles match anything; a bare require_reply accepts any
 // reply.
-import dgram from 'node:dgram';
 import type { CheckTarget, UdpCheckSpec } from './spec.ts';
 import { KEEPALIVED_DEFAULTS, parseHex } from './spec.ts';
 import { type CheckResult, checkResult } from './result.ts';
 import type { CheckSignal } from './cancel.ts';
-import { boundTarget, needsBoundSocket } from './bound.ts';
-import { boundUdpExchange } from '../sys/bound-socket.ts';
+import { exchangeFailure, udpExchange } from './udp-exchange.ts';
 
 /** keepalived fills an absent payload with a repeating pattern (lib/utils.c: set_buf); any bytes do. */
 export const FILLER_PAYLOAD = Buffer.from(Array.from({ length: 32 }, (_, i) => 0x41 + (i % 26)));
@@ -33,47 +31,12 @@ export function replyMatches(spec: UdpCheckSpec, reply: Uint8Array): boolean {
   return true;
 }
 
-export function check(spec: UdpCheckSpec, target: CheckTarget, signal?: CheckSignal): Promise<CheckResult> {
+export async function check(spec: UdpCheckSpec, target: CheckTarget, signal?: CheckSignal): Promise<CheckResult> {
   const started = performance.now();
   const payload = spec.payload ? Buffer.from(parseHex(spec.payload, false)?.data ?? FILLER_PAYLOAD) : FILLER_PAYLOAD;
   const needReply = spec.require_reply !== undefined;
-  if (needsBoundSocket(target)) return viaBoundSocket(spec, target, payload, needReply, signal, started);
-  return new Promise((resolve) => {
-    let done = false;
-    const sock = dgram.createSocket(target.family === 6 ? 'udp6' : 'udp4');
-    const finish = (r: CheckResult) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      try { sock.close(); } catch { /* closed */ }
-      resolve(r);
-    };
-    const timer = setTimeout(() => finish(needReply
-      ? checkResult(false, 'L7TOUT', `no reply within ${target.connectTimeoutMs} ms`, started)
-      : checkResult(true, 'L4OK', 'no ICMP error within connect_timeout', started)), target.connectTimeoutMs);
-    const onAbort = () => finish(checkResult(false, 'ABORTED', 'aborted', started));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    sock.on('error', (e: NodeJS.ErrnoException) => {
-      const code = e.code ?? 'EIO';
-      finish(checkResult(false, code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' ? 'SOCKERR' : 'L4CON', `socket: ${code}`, started));
-    });
-    sock.on('message', (msg) => {
-      // Any datagram ends the wait (keepalived reads one); it must match when a reply is required.
-      if (!needReply || replyMatches(spec, msg)) finish(checkResult(true, needReply ? 'L7OK' : 'L4OK', `reply of ${msg.length} bytes`, started));
-      else finish(checkResult(false, 'L7RSP', `reply of ${msg.length} bytes does not match`, started));
-    });
-    const go = () => sock.connect(target.port, target.address, () => sock.send(payload));
-    if (target.bindto || target.bindPort) sock.bind({ address: target.bindto, port: target.bindPort ?? 0 }, go);
-    else go();
-  });
-}
-
-/** fwmark / bind_if: the same exchange from a socket with those options (src/sys/bound-socket.ts). */
-async function viaBoundSocket(
-  spec: UdpCheckSpec, target: CheckTarget, payload: Uint8Array, needReply: boolean, signal: CheckSignal | undefined, started: number,
-): Promise<CheckResult> {
-  const a = await boundUdpExchange(boundTarget(target), payload, target.connectTimeoutMs, signal);
+  // Any datagram ends the wait (keepalived reads one); it must match when a reply is required.
+  const a = await udpExchange(target, payload, signal);
   switch (a.verdict) {
     case 'reply':
       if (!needReply || replyMatches(spec, a.data)) return checkResult(true, needReply ? 'L7OK' : 'L4OK', `reply of ${a.data.length} bytes`, started);
@@ -82,8 +45,6 @@ async function viaBoundSocket(
       return needReply
         ? checkResult(false, 'L7TOUT', `no reply within ${target.connectTimeoutMs} ms`, started)
         : checkResult(true, 'L4OK', 'no ICMP error within connect_timeout', started);
-    case 'aborted': return checkResult(false, 'ABORTED', 'aborted', started);
-    case 'refused': return checkResult(false, 'L4CON', `socket: ${a.error.code}`, started);
-    case 'setup': return checkResult(false, 'SOCKERR', `socket setup: ${a.error.message}`, started);
+    default: return exchangeFailure(a, started);
   }
 }

@@ -78,7 +78,8 @@ export function boundTcpConnect(o: BindOptions & { readonly address: string; rea
 
 export type DatagramAnswer =
   | { readonly verdict: 'reply'; readonly data: Uint8Array }
-  | { readonly verdict: 'timeout' | 'aborted' }
+  | { readonly verdict: 'timeout' }
+  | { readonly verdict: 'aborted' }
   | { readonly verdict: 'refused' | 'setup'; readonly error: NodeJS.ErrnoException };
 
 export interface DatagramSignal {
