@@ -3,24 +3,8 @@
 // bound to a multicast group gets packets to that group; one bound to a unicast address gets packets
 // to that address; IPv6 gets the checksum the kernel would compute, IPV6_CHECKSUM offset 6). Hosts can
 // be cut off (link down, crash) and packets can be injected (forgeries, floods).
-import type { Datagram, RawSocketOptions, VrrpSocket } from '../raw-socket.ts';
+import { type Datagram, type RawSocketOptions, type VrrpSocket, addrBytes } from '../raw-socket.ts';
 import type { FakeClock } from './clock.ts';
-
-function bytesOf(text: string): Uint8Array {
-  if (!text.includes(':')) return new Uint8Array(text.split('.').map(Number));
-  const [head, tail] = text.split('::');
-  const parse = (s: string | undefined) => (s ? s.split(':').filter((x) => x !== '') : []);
-  const h = parse(head);
-  const t = tail === undefined ? [] : parse(tail);
-  const groups = tail === undefined ? h : [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    const v = parseInt(g, 16);
-    out[2 * i] = v >> 8;
-    out[2 * i + 1] = v & 0xff;
-  });
-  return out;
-}
 
 function sum16(b: Uint8Array, acc: number): number {
   let s = acc;
@@ -115,7 +99,7 @@ export class FakeLan {
     if (!from.host.connected) throw new Error('ENETDOWN');
     const family = from.o.family;
     const src = family === 4 ? `${packet[12]}.${packet[13]}.${packet[14]}.${packet[15]}` : this.source(from);
-    const bytes = family === 4 ? Uint8Array.from(packet) : ipv6Checksum(bytesOf(src), bytesOf(dst), from.o.protocol, packet);
+    const bytes = family === 4 ? Uint8Array.from(packet) : ipv6Checksum(addrBytes(src), addrBytes(dst), from.o.protocol, packet);
     this.sent.push({ from: from.host.name, dst, family, bytes, atUs: this.clock.now() });
     this.deliver(from.host, family, from.o.protocol, src, dst, bytes, 255);
   }
@@ -136,8 +120,8 @@ export class FakeLan {
         if (!ep.open || !ep.host.connected) return;
         ep.cb({
           data: Uint8Array.from(bytes),
-          src: bytesOf(src),
-          dst: family === 6 ? bytesOf(dst) : null,
+          src: addrBytes(src),
+          dst: family === 6 ? addrBytes(dst) : null,
           hopLimit: family === 6 ? hop : null,
           truncated: false,
         });
