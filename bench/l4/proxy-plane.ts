@@ -3,12 +3,12 @@
 // the real Director (rr, NAT dests, weight 1) behind the plane. Runs in the foreground; SIGTERM or
 // SIGINT stops it gracefully (1 s).
 //   LB_LISTEN_PORT=18080 LB_BACKENDS=127.0.0.1:18081,127.0.0.1:18082 node bench/l4/proxy-plane.ts
-// Knobs: LB_SCHED (rr), LB_BUFSIZE (plane bufferSize), LB_INITIAL_BUFSIZE (initialBufferSize), LB_ENGINE (handles|sockets), LB_STATS=1 (print
+// Knobs: LB_SCHED (rr), LB_BUFSIZE (plane bufferSize), LB_INITIAL_BUFSIZE (initialBufferSize), LB_ENGINE (uring|handles|sockets), LB_STATS=1 (print
 // plane/table stats on exit).
 import { Director } from '../../src/core/director.ts';
 import { addr } from '../../src/core/addr.ts';
 import type { SchedulerName } from '../../src/core/sched/scheduler.ts';
-import { ProxyPlane } from '../../src/dataplane/proxy/plane.ts';
+import { ProxyPlane, type TcpEngineName } from '../../src/dataplane/proxy/plane.ts';
 
 const host = process.env.LB_LISTEN_HOST ?? '127.0.0.1';
 const port = Number(process.env.LB_LISTEN_PORT ?? 18080);
@@ -27,10 +27,10 @@ for (const b of backends) {
 const plane = new ProxyPlane({
   ...(process.env.LB_BUFSIZE ? { bufferSize: Number(process.env.LB_BUFSIZE) } : {}),
   ...(process.env.LB_INITIAL_BUFSIZE ? { initialBufferSize: Number(process.env.LB_INITIAL_BUFSIZE) } : {}),
-  ...(process.env.LB_ENGINE ? { tcpEngine: process.env.LB_ENGINE as 'handles' | 'sockets' } : {}),
+  ...(process.env.LB_ENGINE ? { tcpEngine: process.env.LB_ENGINE as TcpEngineName } : {}),
 });
 await plane.sync(director);
-process.stdout.write(`proxy plane on ${host}:${port} -> ${backends.join(' ')}\n`);
+process.stdout.write(`proxy plane (${plane.tcpEngine} engine${plane.engineFallback ? `; ${plane.engineFallback}` : ''}) on ${host}:${port} -> ${backends.join(' ')}\n`);
 
 let stopping = false;
 const stop = async () => {
@@ -39,7 +39,7 @@ const stop = async () => {
   await plane.stop(1000);
   if (process.env.LB_STATS) {
     const m = process.memoryUsage();
-    process.stdout.write(`${JSON.stringify({ plane: plane.stats(), conns: director.conns.size, rssMiB: Math.round(m.rss / 1048576), heapMiB: Math.round(m.heapUsed / 1048576) })}\n`);
+    process.stdout.write(`${JSON.stringify({ dbg: plane.debugUring(), plane: plane.stats(), conns: director.conns.size, rssMiB: Math.round(m.rss / 1048576), heapMiB: Math.round(m.heapUsed / 1048576) })}\n`);
   }
   process.exit(0);
 };

@@ -30,6 +30,9 @@ export interface Libc {
   recvfrom: ((fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array, alen: Uint32Array) => Ssize)
     & { async: (...args: unknown[]) => void };
   close: (fd: number) => number;
+  listen: (fd: number, backlog: number) => number;
+  /** struct rlimit is two 64-bit words: soft, hard. */
+  getrlimit: (resource: number, out: BigUint64Array) => number;
   epoll_create1: (flags: number) => number;
   epoll_ctl: (ep: number, op: number, fd: number, ev: Uint8Array) => number;
   epoll_wait: (ep: number, evs: Uint8Array, max: number, timeout: number) => number;
@@ -50,6 +53,8 @@ export function libc(): Libc {
     sendto: l.func('long sendto(int, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t alen)'),
     recvfrom: l.func('long recvfrom(int, _Out_ uint8_t *buf, size_t len, int flags, _Out_ uint8_t *addr, _Inout_ uint32_t *alen)'),
     close: l.func('int close(int)'),
+    listen: l.func('int listen(int, int)'),
+    getrlimit: l.func('int getrlimit(int, _Out_ uint64_t *rl)'),
     epoll_create1: l.func('int epoll_create1(int)'),
     epoll_ctl: l.func('int epoll_ctl(int, int, int, const uint8_t *ev)'),
     epoll_wait: l.func('int epoll_wait(int, _Out_ uint8_t *evs, int max, int timeout)'),

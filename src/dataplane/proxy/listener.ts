@@ -98,7 +98,8 @@ export function bindUdp(vip: Addr, port: number): Promise<dgram.Socket> {
   });
 }
 
-function bindError(protocol: 'tcp' | 'udp', vip: Addr, port: number, e: NodeJS.ErrnoException): ListenError {
+/** The error for a listen or bind that failed with errno name `e.code`, naming the address. */
+export function bindError(protocol: 'tcp' | 'udp', vip: Addr, port: number, e: { code?: string; message: string }): ListenError {
   const where = `${protocol.toUpperCase()} ${endpointText(vip, port)}`;
   let why: string;
   switch (e.code) {

@@ -26,8 +26,9 @@ import type { ProxyProtocolVersion } from './proxy-protocol.ts';
 import type { TcpSession } from './tcp-session.ts';
 import { acceptTcpHandleAsSocket, acceptTcpSocket } from './tcp.ts';
 import { acceptTcpHandleFast, tcpHandlesAvailable } from './tcp-handles.ts';
+import { UringEngine, type UringListener } from './tcp-uring.ts';
 import { UdpService } from './udp.ts';
-import { ListenError, bindUdp, listenTcp } from './listener.ts';
+import { ListenError, bindError, bindUdp, listenTcp } from './listener.ts';
 import type * as net from 'node:net';
 
 export interface ProxyPlaneOptions {
@@ -51,11 +52,14 @@ export interface ProxyPlaneOptions {
   /** SO_REUSEPORT on listeners (default false). */
   readonly reusePort?: boolean;
   /**
-   * 'handles' (default when this Node has them): libuv handles driven directly (tcp-handles.ts);
-   * 'sockets': public net.Socket (tcp.ts). Same behaviour, the first costs about a third less CPU.
+   * 'uring': one io_uring for every connection (tcp-uring.ts; needs Linux ≥ 6.7 with io_uring
+   * allowed, else 'handles' is used and `engineFallback` says why); 'handles' (default): libuv
+   * handles driven directly (tcp-handles.ts); 'sockets': public net.Socket (tcp.ts). Same behaviour.
    */
-  readonly tcpEngine?: 'handles' | 'sockets';
+  readonly tcpEngine?: TcpEngineName;
 }
+
+export type TcpEngineName = 'uring' | 'handles' | 'sockets';
 
 const NFT_HINT = 'or run keepvs --dataplane nft';
 
@@ -65,10 +69,9 @@ const FWD_REFUSALS: Readonly<Record<string, string>> = {
   local: `the proxy data plane cannot pass packets unchanged to a local server (LOCALNODE); use -m (masquerading) or --fullnat to the server's own address and port, ${NFT_HINT}`,
 };
 
-interface TcpListener {
-  readonly server: net.Server;
-  readonly hooked: boolean;
-}
+type TcpListener =
+  | { readonly kind: 'net'; readonly server: net.Server; readonly hooked: boolean }
+  | { readonly kind: 'uring'; readonly listener: UringListener };
 
 interface ProxyProtocolChoice {
   svc: ProxyProtocolVersion | null;
@@ -137,7 +140,10 @@ export class ProxyPlane implements DataPlane {
   readonly #backlog: number;
   readonly #reusePort: boolean;
   /** The TCP engine in use. */
-  readonly tcpEngine: 'handles' | 'sockets';
+  readonly tcpEngine: TcpEngineName;
+  /** Why the engine asked for could not run here (null when it runs). */
+  readonly engineFallback: string | null = null;
+  readonly #uring: UringEngine | null = null;
   readonly #tcp = new Map<string, TcpListener>();
   /** Listeners being closed; a service re-added meanwhile waits for its port to be free. */
   readonly #tcpClosing = new Map<string, Promise<void>>();
@@ -155,7 +161,16 @@ export class ProxyPlane implements DataPlane {
     this.#sweepIntervalMs = opts.sweepIntervalMs ?? 1000;
     this.#backlog = opts.backlog ?? 4096;
     this.#reusePort = opts.reusePort ?? false;
-    this.tcpEngine = (opts.tcpEngine ?? 'handles') === 'handles' && tcpHandlesAvailable() ? 'handles' : 'sockets';
+    let want = opts.tcpEngine ?? 'handles';
+    if (want === 'uring') {
+      const e = UringEngine.open(this.#ctx, bufferSize);
+      if (e instanceof UringEngine) this.#uring = e;
+      else {
+        this.engineFallback = e.reason;
+        want = 'handles';
+      }
+    }
+    this.tcpEngine = want === 'uring' ? 'uring' : want === 'handles' && tcpHandlesAvailable() ? 'handles' : 'sockets';
   }
 
   checkService(key: ServiceKey, _options: ServiceOptions): Check {
@@ -266,6 +281,11 @@ export class ProxyPlane implements DataPlane {
   }
 
   #closeListener(id: string, l: TcpListener): void {
+    if (l.kind === 'uring') {
+      // Closed at once: the port is free when this returns.
+      this.#uring!.closeListener(l.listener);
+      return;
+    }
     // With the accept hook the server tracks no connections, so its close callback comes as soon as
     // the listening socket is closed; on the fallback path it would wait for every connection.
     if (!l.hooked) {
@@ -283,6 +303,14 @@ export class ProxyPlane implements DataPlane {
     const ctx = this.#ctx;
     const closing = this.#tcpClosing.get(id);
     if (closing !== undefined) await closing;
+    const uring = this.#uring;
+    if (uring !== null) {
+      if (ctx.stopping) return;
+      const l = uring.listen(vip, port, this.#backlog, this.#reusePort);
+      if ('code' in l) throw bindError('tcp', vip, port, { code: l.code, message: `${l.step}: ${l.code}` });
+      this.#tcp.set(id, { kind: 'uring', listener: l });
+      return;
+    }
     const { server, hooked } = await listenTcp(vip, port, { backlog: this.#backlog, reusePort: this.#reusePort }, {
       handle: this.tcpEngine === 'handles'
         ? (h) => acceptTcpHandleFast(ctx, vip, port, h)
@@ -294,7 +322,7 @@ export class ProxyPlane implements DataPlane {
       server.close();
       return;
     }
-    this.#tcp.set(id, { server, hooked });
+    this.#tcp.set(id, { kind: 'net', server, hooked });
   }
 
   async #openUdp(id: string, vip: Addr, port: number): Promise<void> {
@@ -358,11 +386,16 @@ export class ProxyPlane implements DataPlane {
     // Reset sockets close on the next loop turns; wait for them, boundedly.
     const closeBy = Date.now() + 1000;
     while (ctx.tcpSessions.size > 0 && Date.now() < closeBy) await sleep(10);
+    this.#uring?.close();
   }
 
   /** VRRP: a service on a managed VIP listens only while the VIP is held (applied at the next sync). */
   setHeldAddresses(addrs: HeldAddresses): void {
     this.#held = addrs;
+  }
+
+  debugUring(): unknown {
+    return this.#uring?.debugSessions();
   }
 
   stats(): DataPlaneStats {

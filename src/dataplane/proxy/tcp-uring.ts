@@ -1,0 +1,652 @@
+// The io_uring TCP engine: the proxy plane's connections driven through one io_uring
+// (src/sys/io-uring.ts) instead of libuv handles. Same behaviour as tcp-handles.ts — the same
+// TcpSession feeds the director's table and counters — at a fraction of the calls into and out of
+// JavaScript: an event-loop turn is one io_uring_enter(2) that submits every queued operation and
+// reaps every completion, and each completion is a few typed-array loads.
+//
+// Per connection, as operations on the ring (direct descriptors, never in the process's file table):
+//   accept (into a slot the kernel picks; the client's address comes with it, no getpeername)
+//   socket → setsockopt(TCP_NODELAY) → connect, linked, to the dest (slot = half + session id)
+//   once connected: the PROXY header if any, then one recv per side into a buffer the kernel picks
+//   from the provided-buffer ring (an idle connection holds none); each chunk is sent whole to the
+//   other side (MSG_WAITALL) and that side's next recv is queued only once the send is done — the
+//   same backpressure as the handles engine, and one send in flight per socket keeps the order.
+//   an EOF becomes our FIN on the other side: close() when that side has ended too (decided at the
+//   end of the batch, so a FIN arriving in the same batch saves a shutdown), else shutdown(SHUT_WR).
+//   a failure resets both sides: cancel → SO_LINGER {1, 0} → close, linked.
+// A session's id (and so its upstream slot) is reused only after every operation it queued has
+// completed.
+import type { Addr } from '../../core/addr.ts';
+import { addrFromBytes, addrFromU32 } from '../../core/addr.ts';
+import type { Flow } from '../../core/director.ts';
+import {
+  type BufferRing, type Mapped, Ring, type Waker, CQE_BUFFER_SHIFT, CQE_F_BUFFER, MSG_NOSIGNAL, MSG_WAITALL,
+  SQE_CQE_SKIP_SUCCESS, SQE_IO_HARDLINK, SQE_IO_LINK, mapAnonymous, prepAccept, prepCancelFd, prepCancelSlot,
+  prepClose, prepConnect, prepRecvSelect, prepSend, prepSetsockopt, prepShutdown, prepSocket, watchEventfd,
+} from '../../sys/io-uring.ts';
+import { closeFd, listenSocket, openFileLimit } from '../../sys/listen-socket.ts';
+import { constants as osConstants } from 'node:os';
+import type { PlaneContext } from './plane-context.ts';
+import { type Admission, TcpSession, admitTcp, isPeerReset } from './tcp-session.ts';
+
+// User data: session id (or accept slot) << 4 | kind.
+const K_IGNORE = 0;
+const K_ACCEPT = 1;
+const K_CONNECT = 2;
+const K_RECV_C = 3;
+const K_RECV_S = 4;
+const K_SEND_TO_S = 5;
+const K_SEND_TO_C = 6;
+const K_SHUT_TO_S = 7;
+const K_SHUT_TO_C = 8;
+const K_ABORT_CLOSE = 9;
+
+const BGID = 0;
+const ACCEPTS_PER_LISTENER = 8;
+const MAX_ACCEPT_SLOTS = 4096;
+const ACCEPT_SLOT_BYTES = 64;
+const SESSION_SLOT_BYTES = 256;
+const HEADER_OFFSET = 128;
+const ECANCELED = 125;
+const ENOBUFS = 105;
+const SOL_SOCKET = 1;
+const SO_LINGER = 13;
+const IPPROTO_TCP = 6;
+const TCP_NODELAY = 1;
+const SHUT_WR = 1;
+
+const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([name, v]) => [v, name]));
+
+/** A listener whose accepts are queued on the ring. */
+export class UringListener {
+  readonly fd: number;
+  readonly vaddr: Addr;
+  readonly vport: number;
+  readonly slots: number[] = [];
+  closed = false;
+
+  constructor(fd: number, vaddr: Addr, vport: number) {
+    this.fd = fd;
+    this.vaddr = vaddr;
+    this.vport = vport;
+  }
+}
+
+/** What the plane needs to know when the engine cannot run here. */
+export interface UringUnavailable {
+  readonly reason: string;
+}
+
+const OPEN = 0;
+const CLOSED = 2;
+
+class UringSession extends TcpSession {
+  readonly e: UringEngine;
+  readonly sid: number;
+  readonly cSlot: number;
+  readonly sSlot: number;
+  cState = OPEN;
+  sState = OPEN;
+  /** Our FIN toward that side: 0 not asked, 1 shutdown queued, 2 sent, 3 deferred to the batch's end, 4 after the send in flight. */
+  cShut = 0;
+  sShut = 0;
+  /** The buffer being sent to that side (-1 none, -2 the PROXY header). */
+  toServer = -1;
+  toClient = -1;
+  /** Operations queued whose completion has not come yet. */
+  inflight = 0;
+  serverUp = false;
+  /** Waiting for a free buffer to read that side again. */
+  starvedC = false;
+  starvedS = false;
+  released = false;
+
+  constructor(e: UringEngine, sid: number, cSlot: number, flow: Flow, a: Admission, now: number) {
+    super(e.ctx, flow, a, now);
+    this.e = e;
+    this.sid = sid;
+    this.cSlot = cSlot;
+    this.sSlot = e.half + sid;
+  }
+
+  get finished(): boolean {
+    return this.cState === CLOSED && this.sState === CLOSED;
+  }
+
+  start(): void {
+    const e = this.e;
+    const r = e.ring;
+    const base = e.sessionBase + this.sid * SESSION_SLOT_BYTES;
+    const daddr = this.conn.daddr;
+    const len = e.writeSockaddr(base, daddr, this.conn.dport);
+    const data = this.sid << 4;
+    prepSocket(r, daddr.family === 6 ? 10 : 2, this.sSlot, SQE_IO_LINK | SQE_CQE_SKIP_SUCCESS, data | K_IGNORE);
+    prepSetsockopt(r, this.sSlot, IPPROTO_TCP, TCP_NODELAY, e.scratch.address, 4, SQE_IO_LINK | SQE_CQE_SKIP_SUCCESS, data | K_IGNORE);
+    prepConnect(r, this.sSlot, e.scratch.address + base, len, 0, data | K_CONNECT);
+    this.inflight++;
+    e.kick();
+  }
+
+  recvClient(): void {
+    prepRecvSelect(this.e.ring, this.cSlot, BGID, (this.sid << 4) | K_RECV_C);
+    this.inflight++;
+  }
+
+  recvServer(): void {
+    prepRecvSelect(this.e.ring, this.sSlot, BGID, (this.sid << 4) | K_RECV_S);
+    this.inflight++;
+  }
+
+  /** One chunk (buffer `bid`, or the PROXY header: -2) to one side. */
+  send(toServer: boolean, bid: number, address: number, n: number): void {
+    if (toServer) this.toServer = bid;
+    else this.toClient = bid;
+    prepSend(this.e.ring, toServer ? this.sSlot : this.cSlot, address, n, MSG_NOSIGNAL | MSG_WAITALL,
+      (this.sid << 4) | (toServer ? K_SEND_TO_S : K_SEND_TO_C));
+    this.inflight++;
+  }
+
+  onConnect(res: number): void {
+    if (res < 0) {
+      this.connectFailed(res === -ECANCELED ? undefined : ERRNO_NAMES.get(-res));
+      return;
+    }
+    this.serverUp = true;
+    this.connected();
+    const h = this.header;
+    if (h !== null) {
+      const at = this.sid * SESSION_SLOT_BYTES + HEADER_OFFSET;
+      this.e.scratchBytes.set(h, this.e.sessionBase + at);
+      this.send(true, -2, this.e.scratch.address + this.e.sessionBase + at, h.length);
+    } else {
+      // The client is read only now, so the PROXY header is the first thing the real server gets.
+      this.recvClient();
+    }
+    this.recvServer();
+  }
+
+  onRecv(server: boolean, res: number, flags: number): void {
+    if (res > 0) {
+      const bid = flags >>> CQE_BUFFER_SHIFT;
+      this.send(!server, bid, this.e.buffers.address(bid), res);
+      this.data(server ? 'output' : 'input', res);
+    } else if (res === 0) {
+      if (server) {
+        this.serverEnded();
+        this.finTo(false);
+      } else {
+        this.clientEnded();
+        this.finTo(true);
+      }
+      this.settle();
+    } else if (res === -ENOBUFS) {
+      if (server) this.starvedS = true;
+      else this.starvedC = true;
+      this.e.starved.push(this);
+    } else {
+      this.sideFailed(server, res);
+    }
+  }
+
+  onSent(toServer: boolean, res: number): void {
+    if (res < 0) {
+      this.sideFailed(toServer, res);
+      return;
+    }
+    // The source's buffer is free again: read from that side once more, or send the FIN owed.
+    if (toServer) {
+      if (this.sShut === 4) this.finTo(true);
+      else if (!this.clientFin && this.cState === OPEN) this.recvClient();
+    } else if (this.cShut === 4) {
+      this.finTo(false);
+    } else if (!this.serverFin && this.sState === OPEN) {
+      this.recvServer();
+    }
+  }
+
+  /**
+   * One side sent its FIN: the other is owed ours. After the send in flight to it; then by close()
+   * if that side has ended too, else at the end of the batch (the other FIN often comes in the
+   * same one) by close() or shutdown(SHUT_WR).
+   */
+  finTo(toServer: boolean): void {
+    if (toServer) {
+      if (this.toServer !== -1) this.sShut = 4;
+      else if (this.serverFin) this.closeSide(true);
+      else {
+        this.sShut = 3;
+        this.e.finQueue.push(this);
+      }
+    } else if (this.toClient !== -1) {
+      this.cShut = 4;
+    } else if (this.clientFin) {
+      this.closeSide(false);
+    } else {
+      this.cShut = 3;
+      this.e.finQueue.push(this);
+    }
+  }
+
+  flushFins(): void {
+    if (this.aborted) return;
+    if (this.cShut === 3 && this.cState === OPEN) {
+      if (this.clientFin) this.closeSide(false);
+      else this.shutdown(false);
+    }
+    if (this.sShut === 3 && this.sState === OPEN) {
+      if (this.serverFin) this.closeSide(true);
+      else this.shutdown(true);
+    }
+    this.maybeRelease();
+  }
+
+  shutdown(toServer: boolean): void {
+    if (toServer) this.sShut = 1;
+    else this.cShut = 1;
+    prepShutdown(this.e.ring, toServer ? this.sSlot : this.cSlot, SHUT_WR, (this.sid << 4) | (toServer ? K_SHUT_TO_S : K_SHUT_TO_C));
+    this.inflight++;
+  }
+
+  onShutdown(toServer: boolean, res: number): void {
+    if (res < 0) {
+      this.sideFailed(toServer, res);
+      return;
+    }
+    if (toServer) this.sShut = 2;
+    else this.cShut = 2;
+    this.settle();
+  }
+
+  /** A side whose FIN we have read and which has ours is done. */
+  settle(): void {
+    if (this.clientFin && this.cShut === 2 && this.cState === OPEN) this.closeSide(false);
+    if (this.serverFin && this.sShut === 2 && this.sState === OPEN) this.closeSide(true);
+  }
+
+  /**
+   * Close a side normally: nothing is queued on it (its FIN was read, ours sent or carried by this
+   * close). Unlinked, so it runs in queue order, before any later socket() into the same slot.
+   */
+  closeSide(server: boolean): void {
+    if (server) {
+      this.sState = CLOSED;
+      this.sShut = 2;
+    } else {
+      this.cState = CLOSED;
+      this.cShut = 2;
+    }
+    prepClose(this.e.ring, server ? this.sSlot : this.cSlot, SQE_CQE_SKIP_SUCCESS, K_IGNORE);
+  }
+
+  sideFailed(server: boolean, res: number): void {
+    if (this.aborted) return;
+    const code = ERRNO_NAMES.get(-res);
+    if (server) {
+      if (this.connecting) this.connectFailed(code);
+      else this.abort(isPeerReset(code) ? 'rs-reset' : 'rs-error', 'rst', 'output');
+    } else {
+      this.abort(isPeerReset(code) ? 'client-reset' : 'client-error', 'rst', 'input');
+    }
+  }
+
+  protected resetBoth(): void {
+    if (this.cState === OPEN) this.resetSide(false);
+    if (this.sState === OPEN) this.resetSide(true);
+    this.e.kick();
+  }
+
+  /** Cancel what is queued on the side, then close it with a reset (SO_LINGER {1, 0}). */
+  resetSide(server: boolean): void {
+    const r = this.e.ring;
+    const slot = server ? this.sSlot : this.cSlot;
+    if (server) this.sState = CLOSED;
+    else this.cState = CLOSED;
+    prepCancelSlot(r, slot, SQE_IO_HARDLINK | SQE_CQE_SKIP_SUCCESS, K_IGNORE);
+    prepSetsockopt(r, slot, SOL_SOCKET, SO_LINGER, this.e.scratch.address + 8, 8, SQE_IO_HARDLINK | SQE_CQE_SKIP_SUCCESS, K_IGNORE);
+    prepClose(r, slot, 0, (this.sid << 4) | K_ABORT_CLOSE);
+    this.inflight++;
+  }
+
+  /** Release the session once both sides are closed and nothing it queued is outstanding. */
+  maybeRelease(): void {
+    if (this.inflight === 0 && this.cState === CLOSED && this.sState === CLOSED && !this.released) {
+      this.released = true;
+      this.e.release(this);
+    }
+  }
+}
+
+/**
+ * One ring per plane, with its buffers, its listeners and its sessions. Everything runs on the
+ * plane's thread: a batch starts when the eventfd says completions wait, or when work was queued
+ * outside a batch (kick()).
+ */
+export class UringEngine {
+  readonly ctx: PlaneContext;
+  readonly ring: Ring;
+  readonly buffers: BufferRing;
+  /** Constants, accept addresses and per-session sockaddr / PROXY header, where the kernel reads them. */
+  readonly scratch: Mapped;
+  readonly scratchBytes: Uint8Array;
+  readonly sessionBase: number;
+  /** Slots [0, half) are the kernel's for accepted sockets; half + id is session id's upstream socket. */
+  readonly half: number;
+  readonly #sessions: (UringSession | null)[];
+  readonly #freeIds: number[] = [];
+  readonly #acceptOwner: (UringListener | null)[] = new Array(MAX_ACCEPT_SLOTS).fill(null);
+  readonly #freeAcceptSlots: number[] = [];
+  readonly finQueue: UringSession[] = [];
+  readonly starved: UringSession[] = [];
+  readonly #waker: Waker;
+  readonly #efd: number;
+  readonly #v4 = new Map<number, Addr>();
+  #running = false;
+  #kicked = false;
+  #listeners = 0;
+  #closed = false;
+  readonly #onCqe = (data: number, res: number, flags: number) => this.#cqe(data, res, flags);
+  readonly #runBound = () => {
+    this.#kicked = false;
+    this.run();
+  };
+
+  private constructor(ctx: PlaneContext, ring: Ring, buffers: BufferRing, scratch: Mapped, half: number, efd: number, waker: Waker | null) {
+    this.ctx = ctx;
+    this.ring = ring;
+    this.buffers = buffers;
+    this.scratch = scratch;
+    this.scratchBytes = new Uint8Array(scratch.buf);
+    const dv = new DataView(scratch.buf);
+    dv.setInt32(0, 1, true); // TCP_NODELAY's value
+    dv.setInt32(8, 1, true); // struct linger { l_onoff 1, l_linger 0 }: close sends a reset
+    dv.setInt32(12, 0, true);
+    this.sessionBase = 64 + MAX_ACCEPT_SLOTS * ACCEPT_SLOT_BYTES;
+    this.half = half;
+    this.#sessions = new Array(half).fill(null);
+    for (let i = half - 1; i >= 0; i--) this.#freeIds.push(i);
+    for (let i = MAX_ACCEPT_SLOTS - 1; i >= 0; i--) this.#freeAcceptSlots.push(i);
+    this.#efd = efd;
+    this.#waker = waker!;
+    this.#waker.unref();
+  }
+
+  /** An engine, or why this machine cannot run one (the plane then uses the handles engine). */
+  static open(ctx: PlaneContext, bufferSize: number): UringEngine | UringUnavailable {
+    // Two direct slots per connection; the table counts against RLIMIT_NOFILE.
+    const files = Math.min(65536, openFileLimit(1024)) & ~1;
+    const ring = Ring.open({ entries: 4096, files, allocFiles: files / 2 });
+    if (!(ring instanceof Ring)) return { reason: `io_uring unavailable (${ring.step}: errno ${ring.errno})` };
+    const fail = (reason: string) => {
+      ring.close();
+      return { reason };
+    };
+    const buffers = ring.bufferRing(BGID, 1024, bufferSize);
+    if (buffers === null) return fail('io_uring provided-buffer ring refused');
+    const half = files / 2;
+    const scratch = mapAnonymous(64 + MAX_ACCEPT_SLOTS * ACCEPT_SLOT_BYTES + half * SESSION_SLOT_BYTES);
+    if (scratch === null) return fail('mmap failed');
+    const efd = ring.registerEventfd();
+    if (efd < 0) return fail(`io_uring eventfd refused (errno ${-efd})`);
+    let engine: UringEngine | null = null;
+    const waker = watchEventfd(efd, () => engine?.run());
+    if (waker === null) {
+      closeFd(efd);
+      return fail('this Node cannot watch a descriptor (pipe_wrap)');
+    }
+    engine = new UringEngine(ctx, ring, buffers, scratch, half, efd, waker);
+    if (!engine.#probe()) {
+      engine.close();
+      return { reason: 'io_uring socket commands (SOCKET_URING_OP_SETSOCKOPT) unsupported' };
+    }
+    return engine;
+  }
+
+  /** socket + setsockopt on a direct slot, synchronously: the kernel has what the engine uses. */
+  #probe(): boolean {
+    const slot = this.half + this.half - 1;
+    let ok = true;
+    prepSocket(this.ring, 2, slot, SQE_IO_LINK, K_IGNORE);
+    prepSetsockopt(this.ring, slot, IPPROTO_TCP, TCP_NODELAY, this.scratch.address, 4, SQE_IO_LINK, K_IGNORE);
+    prepClose(this.ring, slot, 0, K_IGNORE);
+    if (this.ring.enter(3) < 0) return false;
+    this.ring.reap((_d, res) => {
+      if (res < 0) ok = false;
+    });
+    return ok;
+  }
+
+  /** Listen on vip:port; the descriptor or the errno name of the failing step. */
+  listen(vaddr: Addr, vport: number, backlog: number, reusePort: boolean): UringListener | { code: string; step: string } {
+    const fd = listenSocket(vaddr.family, vaddr.text, vport, { backlog, reusePort });
+    if (typeof fd !== 'number') return fd;
+    const l = new UringListener(fd, vaddr, vport);
+    for (let i = 0; i < ACCEPTS_PER_LISTENER && this.#freeAcceptSlots.length > 0; i++) {
+      const slot = this.#freeAcceptSlots.pop()!;
+      this.#acceptOwner[slot] = l;
+      l.slots.push(slot);
+      this.#accept(slot, l);
+    }
+    if (this.#listeners++ === 0) this.#waker.ref();
+    this.kick();
+    return l;
+  }
+
+  /** Stop accepting: the queued accepts are cancelled, then the socket is closed. */
+  closeListener(l: UringListener): void {
+    if (l.closed) return;
+    l.closed = true;
+    prepCancelFd(this.ring, l.fd, K_IGNORE);
+    this.ring.enter(0);
+    // The cancelled accepts complete in this turn's reap; their slots come back there.
+    this.run();
+    closeFd(l.fd);
+    // Listeners keep the process alive, as a net.Server would; open sessions are waited for by stop().
+    if (--this.#listeners === 0) this.#waker.unref();
+  }
+
+  #accept(slot: number, l: UringListener): void {
+    const at = 64 + slot * ACCEPT_SLOT_BYTES;
+    // socklen in, then the length the kernel wrote out.
+    new DataView(this.scratch.buf).setUint32(at + 32, 28, true);
+    prepAccept(this.ring, l.fd, this.scratch.address + at, this.scratch.address + at + 32, (slot << 4) | K_ACCEPT);
+  }
+
+  /** Work was queued outside a batch: run one at the end of this turn. */
+  kick(): void {
+    if (this.#running || this.#kicked || this.#closed) return;
+    this.#kicked = true;
+    setImmediate(this.#runBound);
+  }
+
+  /** One batch: submit, reap, act, until nothing more completes at once. */
+  run(): void {
+    if (this.#running || this.#closed) return;
+    this.#running = true;
+    const ring = this.ring;
+    let rounds = 0;
+    try {
+      for (; rounds < 64; rounds++) {
+        const hadQueued = ring.queued;
+        ring.enter(0);
+        const n = ring.reap(this.#onCqe);
+        this.#endOfBatch();
+        if (n === 0 && hadQueued === 0 && ring.queued === 0 && !ring.workPending) break;
+      }
+    } finally {
+      this.#running = false;
+    }
+    if (rounds === 64 || ring.queued > 0 || ring.workPending) this.kick();
+  }
+
+  #endOfBatch(): void {
+    const q = this.finQueue;
+    for (let i = 0; i < q.length; i++) q[i].flushFins();
+    q.length = 0;
+    this.buffers.publish();
+    const st = this.starved;
+    if (st.length > 0) {
+      // Buffers came back in this batch (sends completed): read the starved sides again.
+      const n = st.length;
+      for (let i = 0; i < n; i++) {
+        const s = st[i];
+        if (s.starvedC) {
+          s.starvedC = false;
+          if (s.cState === OPEN && !s.aborted) s.recvClient();
+        }
+        if (s.starvedS) {
+          s.starvedS = false;
+          if (s.sState === OPEN && !s.aborted) s.recvServer();
+        }
+      }
+      st.splice(0, n);
+    }
+  }
+
+  #cqe(data: number, res: number, flags: number): void {
+    const kind = data & 15;
+    if (kind === K_IGNORE) return;
+    const id = data >>> 4;
+    if (kind === K_ACCEPT) {
+      this.#onAccept(id, res);
+      return;
+    }
+    const s = this.#sessions[id];
+    if (s === null) return;
+    s.inflight--;
+    if (s.aborted) {
+      // A buffer the kernel filled for a side being reset goes straight back.
+      if ((flags & CQE_F_BUFFER) !== 0) this.buffers.give(flags >>> CQE_BUFFER_SHIFT);
+      if (kind === K_SEND_TO_S) this.#sendDone(s, true);
+      else if (kind === K_SEND_TO_C) this.#sendDone(s, false);
+      s.maybeRelease();
+      return;
+    }
+    switch (kind) {
+      case K_CONNECT: s.onConnect(res); break;
+      case K_RECV_C: s.onRecv(false, res, flags); break;
+      case K_RECV_S: s.onRecv(true, res, flags); break;
+      case K_SEND_TO_S: this.#sendDone(s, true); s.onSent(true, res); break;
+      case K_SEND_TO_C: this.#sendDone(s, false); s.onSent(false, res); break;
+      case K_SHUT_TO_S: s.onShutdown(true, res); break;
+      case K_SHUT_TO_C: s.onShutdown(false, res); break;
+      default: break;
+    }
+    s.maybeRelease();
+  }
+
+  #sendDone(s: UringSession, toServer: boolean): void {
+    const bid = toServer ? s.toServer : s.toClient;
+    if (toServer) s.toServer = -1;
+    else s.toClient = -1;
+    if (bid >= 0) this.buffers.give(bid);
+  }
+
+  #onAccept(slot: number, res: number): void {
+    const l = this.#acceptOwner[slot];
+    if (l === null || l.closed) {
+      if (res >= 0) prepClose(this.ring, res, SQE_CQE_SKIP_SUCCESS, K_IGNORE);
+      if (l !== null) {
+        this.#acceptOwner[slot] = null;
+        this.#freeAcceptSlots.push(slot);
+      }
+      return;
+    }
+    if (res < 0) {
+      // EMFILE/ENFILE (the slot table is full) and the like: count, and try again shortly rather
+      // than spin on an accept that fails at once.
+      this.ctx.drop('accept-error');
+      setTimeout(() => {
+        if (!l.closed) {
+          this.#accept(slot, l);
+          this.kick();
+        }
+      }, 50).unref();
+      return;
+    }
+    const flow = this.#flow(slot, l);
+    this.#accept(slot, l);
+    if (flow === null) {
+      this.ctx.drop('client-gone');
+      prepClose(this.ring, res, SQE_CQE_SKIP_SUCCESS, K_IGNORE);
+      return;
+    }
+    const now = this.ctx.clock();
+    // Never empty in practice: accepted sockets take the other half of the slot table.
+    const a = this.#freeIds.length === 0 ? 'accept-error' as const : admitTcp(this.ctx, flow, now);
+    if (typeof a === 'string') {
+      this.ctx.drop(a);
+      // A reset, the user-space stand-in for the kernel's ICMP port unreachable.
+      prepSetsockopt(this.ring, res, SOL_SOCKET, SO_LINGER, this.scratch.address + 8, 8, SQE_IO_HARDLINK | SQE_CQE_SKIP_SUCCESS, K_IGNORE);
+      prepClose(this.ring, res, SQE_CQE_SKIP_SUCCESS, K_IGNORE);
+      return;
+    }
+    const sid = this.#freeIds.pop()!;
+    const s = new UringSession(this, sid, res, flow, a, now);
+    this.#sessions[sid] = s;
+    s.start();
+  }
+
+  /** The client's flow from the address accept wrote. */
+  #flow(slot: number, l: UringListener): Flow | null {
+    const b = this.scratchBytes;
+    const at = 64 + slot * ACCEPT_SLOT_BYTES;
+    const family = b[at] | (b[at + 1] << 8);
+    const cport = (b[at + 2] << 8) | b[at + 3];
+    let caddr: Addr | undefined;
+    if (family === 2) {
+      const v = ((b[at + 4] << 24) | (b[at + 5] << 16) | (b[at + 6] << 8) | b[at + 7]) >>> 0;
+      caddr = this.#v4.get(v);
+      if (caddr === undefined) {
+        caddr = addrFromU32(v);
+        // Bounded: a flood of distinct clients must not grow it without end.
+        if (this.#v4.size >= 65536) this.#v4.clear();
+        this.#v4.set(v, caddr);
+      }
+    } else if (family === 10) {
+      caddr = addrFromBytes(b.slice(at + 8, at + 24));
+    } else {
+      return null;
+    }
+    return { protocol: 'tcp', caddr, cport, vaddr: l.vaddr, vport: l.vport };
+  }
+
+  /** struct sockaddr_in / sockaddr_in6 for a dest at scratch offset `at`; its length. */
+  writeSockaddr(at: number, a: Addr, port: number): number {
+    const b = this.scratchBytes;
+    const bytes = a.bytes;
+    b.fill(0, at, at + 28);
+    b[at] = a.family === 6 ? 10 : 2;
+    b[at + 2] = port >> 8;
+    b[at + 3] = port & 0xff;
+    if (a.family === 6) {
+      b.set(bytes, at + 8);
+      return 28;
+    }
+    b.set(bytes, at + 4);
+    return 16;
+  }
+
+  release(s: UringSession): void {
+    this.#sessions[s.sid] = null;
+    this.#freeIds.push(s.sid);
+    this.ctx.tcpSessions.delete(s);
+  }
+
+  debugSessions(): Record<string, number> {
+    const m: Record<string, number> = {};
+    for (const s of this.#sessions) {
+      if (s === null) continue;
+      const k = `c${s.cState}/${s.cShut} s${s.sState}/${s.sShut} ts${s.toServer} tc${s.toClient} in${s.inflight} cf${+s.clientFin} sf${+s.serverFin} ab${+s.aborted} up${+s.serverUp} conn${+s.connecting}`;
+      m[k] = (m[k] ?? 0) + 1;
+    }
+    return m;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#waker.close();
+    this.ring.close();
+    closeFd(this.#efd);
+  }
+}
