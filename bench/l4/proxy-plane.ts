@@ -39,7 +39,7 @@ const stop = async () => {
   await plane.stop(1000);
   if (process.env.LB_STATS) {
     const m = process.memoryUsage();
-    process.stdout.write(`${JSON.stringify({ dbg: plane.debugUring(), plane: plane.stats(), conns: director.conns.size, rssMiB: Math.round(m.rss / 1048576), heapMiB: Math.round(m.heapUsed / 1048576) })}\n`);
+    process.stdout.write(`${JSON.stringify({ plane: plane.stats(), conns: director.conns.size, rssMiB: Math.round(m.rss / 1048576), heapMiB: Math.round(m.heapUsed / 1048576) })}\n`);
   }
   process.exit(0);
 };

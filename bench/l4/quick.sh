@@ -64,7 +64,7 @@ cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 start_proxy() {
   case $1 in
     haproxy) taskset -c "$PROXY_CPU" haproxy -db -f "$WORKDIR/run/haproxy.cfg" & ;;
-    keepvs|keepvs-sockets|keepvs-uring) (cd "$WORKDIR" && LB_ENGINE=$(case $1 in keepvs-sockets) echo sockets;; keepvs-uring) echo uring;; *) echo handles;; esac) LB_LISTEN_PORT=$PORT LB_BACKENDS=127.0.0.1:$BE1,127.0.0.1:$BE2 LB_STATS=1 \
+    keepvs|keepvs-sockets|keepvs-uring) (cd "$WORKDIR" && LB_BUFSIZE=${LB_BUFSIZE:-16384} LB_ENGINE=$(case $1 in keepvs-sockets) echo sockets;; keepvs-uring) echo uring;; *) echo handles;; esac) LB_LISTEN_PORT=$PORT LB_BACKENDS=127.0.0.1:$BE1,127.0.0.1:$BE2 LB_STATS=1 \
               exec taskset -c "$PROXY_CPU" "$NODE" $NODE_ARGS "$HERE/bench/l4/proxy-plane.ts") & ;;
   esac
   PROXY_PID=$!; PIDS+=($PROXY_PID)

@@ -80,7 +80,7 @@ async function run(options: DaemonOptions, log: Logger): Promise<number> {
     daemon = await startDaemon({
       options, log,
       notifier: createSdNotifier(process.env, (m) => log.warn(m)),
-      createPlane: planeFactory(options.nft),
+      createPlane: planeFactory(options.nft, options.proxyEngine),
       apiToken: options.api ? apiToken(options, process.env, log) : null,
     });
   } catch (e) {

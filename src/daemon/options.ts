@@ -5,6 +5,7 @@ import { release } from 'node:os';
 import { OptionParser, type OptionSpec } from '../cli/getopt.ts';
 import { parseHostPort } from '../config/values.ts';
 import type { NftEnvOptions } from '../dataplane/nft/factory.ts';
+import type { TcpEngineName } from '../dataplane/proxy/plane.ts';
 import { nftFlagValue, NFT_FLAGS, type NftFlagName } from '../dataplane/nft/flags.ts';
 
 export type DataPlaneChoice = 'proxy' | 'nft';
@@ -30,6 +31,8 @@ export interface DaemonOptions {
   readonly dumpDir: string;
   /** -i: the config id @ID lines are matched against; null = the short host name. */
   readonly configId: string | null;
+  /** --proxy-engine: the proxy plane's TCP engine (absent: the plane's default, uring where it runs). */
+  readonly proxyEngine?: TcpEngineName;
   /** --nft-*: the nft data plane's options given on the command line (absent: none given; env KEEPVS_NFT_* fill the rest). */
   readonly nft?: NftEnvOptions;
 }
@@ -46,7 +49,7 @@ export type Invocation =
 type Val =
   | 'use-file' | 'vrrp' | 'check' | 'log-console' | 'log-detail' | 'dont-fork' | 'pid' | 'config-test'
   | 'version' | 'help' | 'signum' | 'dataplane' | 'control' | 'api' | 'api-token-file' | 'grace' | 'dump-dir'
-  | 'config-id' | 'dump-conf' | NftFlagName;
+  | 'config-id' | 'dump-conf' | 'proxy-engine' | NftFlagName;
 
 interface FlagRow extends OptionSpec<Val> {
   /** The argument's name in --help, and the help line. */
@@ -71,6 +74,7 @@ export const FLAGS: readonly FlagRow[] = [
   { short: 'v', long: 'version', arg: 'none', val: 'version', keepalived: true, help: 'Display the version number' },
   { short: 'h', long: 'help', arg: 'none', val: 'help', keepalived: true, help: 'Display this help message' },
   { long: 'dataplane', arg: 'required', val: 'dataplane', metavar: 'proxy|nft', keepalived: false, help: 'How packets are forwarded: proxy (user space, no root; default) or nft (kernel)' },
+  { long: 'proxy-engine', arg: 'required', val: 'proxy-engine', metavar: 'uring|handles|sockets', keepalived: false, help: 'The proxy plane\'s TCP engine: uring (default where io_uring runs), handles (libuv) or sockets (node:net)' },
   { long: 'control', arg: 'required', val: 'control', metavar: 'PATH', keepalived: false, help: 'Control API Unix socket (default /run/keepvs/keepvs.sock as root, else $XDG_RUNTIME_DIR/keepvs.sock or /tmp/keepvs-UID/keepvs.sock)' },
   { long: 'api', arg: 'required', val: 'api', metavar: 'HOST:PORT', keepalived: false, help: 'Also serve the control API and /metrics on TCP (needs a token)' },
   { long: 'api-token-file', arg: 'required', val: 'api-token-file', metavar: 'FILE', keepalived: false, help: 'Bearer token for --api (else env KEEPVS_API_TOKEN)' },
@@ -94,6 +98,7 @@ export function parseDaemonArgs(args: readonly string[]): Invocation {
   let pidFile: string | null = null;
   let configTest: { logFile: string | null } | null = null;
   let dataplane: DataPlaneChoice = 'proxy';
+  let proxyEngine: TcpEngineName | null = null;
   let control: string | null = null;
   let api: DaemonOptions['api'] = null;
   let apiTokenFile: string | null = null;
@@ -131,6 +136,10 @@ export function parseDaemonArgs(args: readonly string[]): Invocation {
       case 'dataplane':
         if (arg !== 'proxy' && arg !== 'nft') return { kind: 'error', message: `--dataplane must be proxy or nft, not '${arg}'` };
         dataplane = arg;
+        break;
+      case 'proxy-engine':
+        if (arg !== 'uring' && arg !== 'handles' && arg !== 'sockets') return { kind: 'error', message: `--proxy-engine must be uring, handles or sockets, not '${arg}'` };
+        proxyEngine = arg;
         break;
       case 'control':
         if (arg === '') return { kind: 'error', message: '--control needs a path' };
@@ -170,6 +179,7 @@ export function parseDaemonArgs(args: readonly string[]): Invocation {
     configFile, vrrp: both || vrrpOnly, check: both || checkOnly, logConsole, logDetail, dontFork, pidFile,
     dataplane, control, api, apiTokenFile, graceSeconds, dumpDir, configId,
     ...(Object.keys(nft).length > 0 ? { nft: nft as NftEnvOptions } : {}),
+    ...(proxyEngine !== null ? { proxyEngine } : {}),
   };
   if (configTest) return { kind: 'config-test', options, logFile: configTest.logFile, dumpConf };
   return dumpConf ? { kind: 'dump-conf', options } : { kind: 'run', options };

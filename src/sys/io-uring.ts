@@ -142,8 +142,9 @@ export interface RingOptions {
 export class Ring {
   readonly fd: number;
   readonly #s: Sys;
-  /** The SQE array as 32-bit words (16 per SQE). */
-  readonly sq: Uint32Array;
+  /** The SQE array as 32-bit words (16 per SQE); after close(), a dummy one, so late work is a no-op. */
+  sq: Uint32Array;
+  #closed = false;
   readonly #ring: Uint32Array;
   readonly #ringI32: Int32Array;
   readonly #sqHead: number;
@@ -266,6 +267,7 @@ export class Ring {
 
   /** The next free SQE (its first word in `sq`), zeroed; submits first when the queue is full. */
   sqe(): number {
+    if (this.#closed) return 0;
     if (this.#tail - Atomics.load(this.#ring, this.#sqHead) >= this.#sqEntries) this.enter(0);
     const base = (this.#tail & this.#sqMask) << 4;
     this.#tail = (this.#tail + 1) >>> 0;
@@ -280,6 +282,7 @@ export class Ring {
    * by calling enter() again, not waited for.
    */
   get workPending(): boolean {
+    if (this.#closed) return false;
     return (Atomics.load(this.#ring, this.#sqFlags) & SQ_TASKRUN) !== 0;
   }
 
@@ -293,6 +296,7 @@ export class Ring {
    * here); with `wait`, block for at least that many. Returns io_uring_enter's result or -errno.
    */
   enter(wait: number): number {
+    if (this.#closed) return -9; // EBADF
     const n = this.queued;
     Atomics.store(this.#ring, this.#sqTail, this.#tail);
     const r = this.#s.enter(SYS_IO_URING_ENTER, this.fd, n, wait, ENTER_GETEVENTS, null, 0);
@@ -303,6 +307,7 @@ export class Ring {
 
   /** Call `on` for each completion waiting (user data low word, result, flags); returns how many. */
   reap(on: (data: number, res: number, flags: number) => void): number {
+    if (this.#closed) return 0;
     const ring = this.#ring;
     let head = ring[this.#cqHead];
     let n = 0;
@@ -325,6 +330,9 @@ export class Ring {
   }
 
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.sq = new Uint32Array(16);
     for (const { m, len } of this.#maps) this.#s.munmap(m.ptr, len);
     this.#maps.length = 0;
     this.#s.close(this.fd);
@@ -332,8 +340,11 @@ export class Ring {
 }
 
 /**
- * Buffers the kernel picks from when a recv completes (IORING_REGISTER_PBUF_RING): `give(bid)`
- * hands one back. Each buffer's bytes are at `address(bid)`.
+ * Buffers the kernel picks from when a recv completes (IORING_REGISTER_PBUF_RING). The ring is
+ * kept stocked with only `target` buffers, refilled last-returned-first from a free stack: the
+ * kernel takes buffers in ring order, so stocking all of them would cycle through every buffer and
+ * make the whole area resident; this way the same few hot buffers are reused and memory follows the
+ * peak of data in flight. Running dry (a recv fails with ENOBUFS) doubles the stock.
  */
 export class BufferRing {
   readonly size: number;
@@ -343,7 +354,10 @@ export class BufferRing {
   readonly #ring: Uint32Array;
   readonly #ring16: Uint16Array;
   readonly #mask: number;
+  readonly #free: number[] = [];
   #tail = 0;
+  #inRing = 0;
+  #target: number;
 
   constructor(ring: Mapped, data: Mapped, entries: number, size: number) {
     this.size = size;
@@ -353,26 +367,44 @@ export class BufferRing {
     this.#ring = new Uint32Array(ring.buf);
     this.#ring16 = new Uint16Array(ring.buf);
     this.#mask = entries - 1;
-    for (let bid = 0; bid < entries; bid++) this.give(bid);
-    this.publish();
+    this.#target = Math.min(entries, 64);
+    for (let bid = entries - 1; bid >= 0; bid--) this.#free.push(bid);
+    this.refill();
   }
 
   address(bid: number): number {
     return this.#base + bid * this.size;
   }
 
-  /** Return a buffer (seen by the kernel at the next publish()). */
-  give(bid: number): void {
-    const w = (this.#tail & this.#mask) << 2;
-    const a = this.#base + bid * this.size;
-    this.#ring[w] = a >>> 0;
-    this.#ring[w + 1] = Math.floor(a / 0x100000000);
-    this.#ring[w + 2] = this.size;
-    this.#ring16[(w << 1) + 6] = bid;
-    this.#tail = (this.#tail + 1) & 0xffff;
+  /** The kernel filled one (a completion carried IORING_CQE_F_BUFFER). */
+  taken(): void {
+    this.#inRing--;
   }
 
-  publish(): void {
+  /** A buffer is free again (its data was sent); it goes back to the ring at the next refill(). */
+  release(bid: number): void {
+    this.#free.push(bid);
+  }
+
+  /** A recv found the ring empty: stock more from now on. */
+  starved(): void {
+    this.#target = Math.min(this.entries, this.#target * 2);
+  }
+
+  /** Top the ring up to its stock, most recently freed first, and publish the new tail. */
+  refill(): void {
+    if (this.#inRing >= this.#target || this.#free.length === 0) return;
+    while (this.#inRing < this.#target && this.#free.length > 0) {
+      const bid = this.#free.pop()!;
+      const w = (this.#tail & this.#mask) << 2;
+      const a = this.#base + bid * this.size;
+      this.#ring[w] = a >>> 0;
+      this.#ring[w + 1] = Math.floor(a / 0x100000000);
+      this.#ring[w + 2] = this.size;
+      this.#ring16[(w << 1) + 6] = bid;
+      this.#tail = (this.#tail + 1) & 0xffff;
+      this.#inRing++;
+    }
     // The tail is the u16 at byte 14 of the ring (struct io_uring_buf_ring).
     Atomics.store(this.#ring16, 7, this.#tail);
   }

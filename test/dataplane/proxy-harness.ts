@@ -8,7 +8,7 @@ import { addr } from '../../src/core/addr.ts';
 import type { Dest } from '../../src/core/dest.ts';
 import type { ServiceKey, ServiceOptions } from '../../src/core/service.ts';
 import type { SchedulerName } from '../../src/core/sched/scheduler.ts';
-import { ProxyPlane, type ProxyPlaneOptions } from '../../src/dataplane/proxy/plane.ts';
+import { ProxyPlane, type ProxyPlaneOptions, type TcpEngineName } from '../../src/dataplane/proxy/plane.ts';
 
 export const LOOPBACK = addr('127.0.0.1');
 
@@ -60,9 +60,9 @@ export class Harness {
   readonly #planes: ProxyPlane[] = [];
   /** The fake clock every plane and director call in a test uses. */
   now = 1_000_000;
-  readonly tcpEngine: 'handles' | 'sockets';
+  readonly tcpEngine: TcpEngineName;
 
-  constructor(tcpEngine: 'handles' | 'sockets' = 'handles') {
+  constructor(tcpEngine: TcpEngineName = 'handles') {
     this.tcpEngine = tcpEngine;
   }
 

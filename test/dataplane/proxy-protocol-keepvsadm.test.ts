@@ -35,7 +35,7 @@ function parseFront(buf: Buffer, payloadLen: number): string | null {
   return `plain ${buf.toString('latin1')}`;
 }
 
-for (const engine of ['handles', 'sockets'] as const) {
+for (const engine of ['uring', 'handles', 'sockets'] as const) {
   test(`[${engine}] keepvsadm -A --proxy-protocol v2 through the API: the real server reads a v2 header with the client's address`, async (t) => {
     const h = new Harness(engine);
     const dir = mkdtempSync(join(tmpdir(), 'keepvs-pp-'));

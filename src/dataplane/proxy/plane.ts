@@ -57,6 +57,13 @@ export interface ProxyPlaneOptions {
    * handles driven directly (tcp-handles.ts); 'sockets': public net.Socket (tcp.ts). Same behaviour.
    */
   readonly tcpEngine?: TcpEngineName;
+  /**
+   * The uring engine's receive buffers: how many (a power of two, default 1024) and their size
+   * (default 64 KiB). A buffer is held only while its data is being sent on; the memory in use
+   * follows the peak of data in flight, not the number of connections.
+   */
+  readonly uringBuffers?: number;
+  readonly uringBufferSize?: number;
 }
 
 export type TcpEngineName = 'uring' | 'handles' | 'sockets';
@@ -161,9 +168,9 @@ export class ProxyPlane implements DataPlane {
     this.#sweepIntervalMs = opts.sweepIntervalMs ?? 1000;
     this.#backlog = opts.backlog ?? 4096;
     this.#reusePort = opts.reusePort ?? false;
-    let want = opts.tcpEngine ?? 'handles';
+    let want = opts.tcpEngine ?? 'uring';
     if (want === 'uring') {
-      const e = UringEngine.open(this.#ctx, bufferSize);
+      const e = UringEngine.open(this.#ctx, opts.uringBuffers ?? 1024, opts.uringBufferSize ?? 65536);
       if (e instanceof UringEngine) this.#uring = e;
       else {
         this.engineFallback = e.reason;
@@ -392,10 +399,6 @@ export class ProxyPlane implements DataPlane {
   /** VRRP: a service on a managed VIP listens only while the VIP is held (applied at the next sync). */
   setHeldAddresses(addrs: HeldAddresses): void {
     this.#held = addrs;
-  }
-
-  debugUring(): unknown {
-    return this.#uring?.debugSessions();
   }
 
   stats(): DataPlaneStats {

@@ -167,6 +167,7 @@ class UringSession extends TcpSession {
 
   onRecv(server: boolean, res: number, flags: number): void {
     if (res > 0) {
+      this.e.buffers.taken();
       const bid = flags >>> CQE_BUFFER_SHIFT;
       this.send(!server, bid, this.e.buffers.address(bid), res);
       this.data(server ? 'output' : 'input', res);
@@ -180,6 +181,7 @@ class UringSession extends TcpSession {
       }
       this.settle();
     } else if (res === -ENOBUFS) {
+      this.e.buffers.starved();
       if (server) this.starvedS = true;
       else this.starvedC = true;
       this.e.starved.push(this);
@@ -371,7 +373,7 @@ export class UringEngine {
   }
 
   /** An engine, or why this machine cannot run one (the plane then uses the handles engine). */
-  static open(ctx: PlaneContext, bufferSize: number): UringEngine | UringUnavailable {
+  static open(ctx: PlaneContext, nBuffers: number, bufferSize: number): UringEngine | UringUnavailable {
     // Two direct slots per connection; the table counts against RLIMIT_NOFILE.
     const files = Math.min(65536, openFileLimit(1024)) & ~1;
     const ring = Ring.open({ entries: 4096, files, allocFiles: files / 2 });
@@ -380,7 +382,7 @@ export class UringEngine {
       ring.close();
       return { reason };
     };
-    const buffers = ring.bufferRing(BGID, 1024, bufferSize);
+    const buffers = ring.bufferRing(BGID, nBuffers, bufferSize);
     if (buffers === null) return fail('io_uring provided-buffer ring refused');
     const half = files / 2;
     const scratch = mapAnonymous(64 + MAX_ACCEPT_SLOTS * ACCEPT_SLOT_BYTES + half * SESSION_SLOT_BYTES);
@@ -482,7 +484,7 @@ export class UringEngine {
     const q = this.finQueue;
     for (let i = 0; i < q.length; i++) q[i].flushFins();
     q.length = 0;
-    this.buffers.publish();
+    this.buffers.refill();
     const st = this.starved;
     if (st.length > 0) {
       // Buffers came back in this batch (sends completed): read the starved sides again.
@@ -515,7 +517,10 @@ export class UringEngine {
     s.inflight--;
     if (s.aborted) {
       // A buffer the kernel filled for a side being reset goes straight back.
-      if ((flags & CQE_F_BUFFER) !== 0) this.buffers.give(flags >>> CQE_BUFFER_SHIFT);
+      if ((flags & CQE_F_BUFFER) !== 0) {
+        this.buffers.taken();
+        this.buffers.release(flags >>> CQE_BUFFER_SHIFT);
+      }
       if (kind === K_SEND_TO_S) this.#sendDone(s, true);
       else if (kind === K_SEND_TO_C) this.#sendDone(s, false);
       s.maybeRelease();
@@ -538,7 +543,7 @@ export class UringEngine {
     const bid = toServer ? s.toServer : s.toClient;
     if (toServer) s.toServer = -1;
     else s.toClient = -1;
-    if (bid >= 0) this.buffers.give(bid);
+    if (bid >= 0) this.buffers.release(bid);
   }
 
   #onAccept(slot: number, res: number): void {
@@ -630,16 +635,6 @@ export class UringEngine {
     this.#sessions[s.sid] = null;
     this.#freeIds.push(s.sid);
     this.ctx.tcpSessions.delete(s);
-  }
-
-  debugSessions(): Record<string, number> {
-    const m: Record<string, number> = {};
-    for (const s of this.#sessions) {
-      if (s === null) continue;
-      const k = `c${s.cState}/${s.cShut} s${s.sState}/${s.sShut} ts${s.toServer} tc${s.toClient} in${s.inflight} cf${+s.clientFin} sf${+s.serverFin} ab${+s.aborted} up${+s.serverUp} conn${+s.connecting}`;
-      m[k] = (m[k] ?? 0) + 1;
-    }
-    return m;
   }
 
   close(): void {
