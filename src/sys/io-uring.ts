@@ -34,6 +34,7 @@ const FEAT_SINGLE_MMAP = 1 << 0;
 const FEAT_NODROP = 1 << 1;
 const ENTER_GETEVENTS = 1;
 const SQ_TASKRUN = 1 << 1;
+const CQ_EVENTFD_DISABLED = 1 << 0;
 
 const REGISTER_EVENTFD = 4;
 const REGISTER_FILES2 = 13;
@@ -156,6 +157,7 @@ export class Ring {
   readonly #cqTail: number;
   readonly #cqMask: number;
   readonly #cqes: number;
+  readonly #cqFlags: number;
   #tail = 0;
   #submitted = 0;
   readonly #maps: { m: Mapped; len: number }[];
@@ -180,6 +182,7 @@ export class Ring {
     this.#cqTail = w(84);
     this.#cqMask = this.#ring[w(88)];
     this.#cqes = w(100);
+    this.#cqFlags = w(104);
     this.#tail = this.#ring[this.#sqTail];
     this.#submitted = this.#tail;
   }
@@ -284,6 +287,16 @@ export class Ring {
   get workPending(): boolean {
     if (this.#closed) return false;
     return (Atomics.load(this.#ring, this.#sqFlags) & SQ_TASKRUN) !== 0;
+  }
+
+  /**
+   * IORING_CQ_EVENTFD_DISABLED: while the owner is reaping anyway, completions need not signal the
+   * eventfd (each signal would cost the event loop a wake-up that finds nothing). Whoever turns it
+   * back on must enter() and reap once more: work that arrived meanwhile went unsignalled.
+   */
+  set eventfdEnabled(on: boolean) {
+    if (this.#closed) return;
+    Atomics.store(this.#ring, this.#cqFlags, on ? 0 : CQ_EVENTFD_DISABLED);
   }
 
   /** SQEs queued and not yet submitted. */

@@ -460,24 +460,40 @@ export class UringEngine {
     setImmediate(this.#runBound);
   }
 
-  /** One batch: submit, reap, act, until nothing more completes at once. */
+  /**
+   * One batch: submit, reap, act, until nothing more completes at once. The eventfd is off
+   * meanwhile (our own submissions would signal it and cost a wake-up that finds nothing); once it
+   * is back on, one more enter() and reap catch whatever arrived unsignalled in between.
+   */
   run(): void {
     if (this.#running || this.#closed) return;
     this.#running = true;
     const ring = this.ring;
     let rounds = 0;
+    let enabled = false;
     try {
+      ring.eventfdEnabled = false;
       for (; rounds < 64; rounds++) {
-        const hadQueued = ring.queued;
         ring.enter(0);
         const n = ring.reap(this.#onCqe);
         this.#endOfBatch();
-        if (n === 0 && hadQueued === 0 && ring.queued === 0 && !ring.workPending) break;
+        if (n === 0 && ring.queued === 0 && !ring.workPending) {
+          if (enabled) break;
+          ring.eventfdEnabled = true;
+          enabled = true;
+        } else if (enabled) {
+          ring.eventfdEnabled = false;
+          enabled = false;
+        }
       }
     } finally {
       this.#running = false;
+      if (!enabled) {
+        // Cut short (64 rounds, or a throw): the eventfd back on, and another batch soon.
+        ring.eventfdEnabled = true;
+        this.kick();
+      }
     }
-    if (rounds === 64 || ring.queued > 0 || ring.workPending) this.kick();
   }
 
   #endOfBatch(): void {

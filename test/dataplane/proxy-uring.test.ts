@@ -1,0 +1,136 @@
+// What only the io_uring engine has: its ring and buffer stock, IPv6 on direct descriptors, and a
+// plane that is safe to touch after stop() (the ring is gone). The behaviour it shares with the other
+// engines is proven by proxy-tcp.test.ts, which runs every test on each engine.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { Ring, prepSocket, prepClose, SQE_IO_LINK } from '../../src/sys/io-uring.ts';
+import { ProxyPlane } from '../../src/dataplane/proxy/plane.ts';
+import { Director } from '../../src/core/director.ts';
+import { addr } from '../../src/core/addr.ts';
+import { Harness, addBackendDest, greetAndEcho, serviceOptions, tcpKey, within } from './proxy-harness.ts';
+
+const probe = new ProxyPlane({ tcpEngine: 'uring' });
+const uringReason = probe.engineFallback;
+await probe.stop(0);
+const skip = uringReason === null ? false : `io_uring engine cannot run here: ${uringReason}`;
+if (skip) process.stdout.write(`# skipped: ${skip}\n`);
+
+test('a ring: linked operations on a direct descriptor complete in one enter(); after close() the ring is inert', { skip }, () => {
+  const r = Ring.open({ entries: 8, files: 16, allocFiles: 8 });
+  assert.ok(r instanceof Ring);
+  prepSocket(r, 2, 12, SQE_IO_LINK, 1);
+  prepClose(r, 12, 0, 2);
+  assert.equal(r.queued, 2);
+  assert.equal(r.enter(2), 2);
+  const seen: [number, number][] = [];
+  assert.equal(r.reap((d, res) => seen.push([d, res])), 2);
+  assert.deepEqual(seen, [[1, 0], [2, 0]]);
+  r.close();
+  // Late work after close is dropped, not written to unmapped memory.
+  prepSocket(r, 2, 12, 0, 3);
+  assert.equal(r.enter(0), -9);
+  assert.equal(r.reap(() => assert.fail('no completions after close')), 0);
+});
+
+test('[uring] the plane runs the uring engine where it can, and names why not elsewhere', () => {
+  const p = new ProxyPlane({ tcpEngine: 'uring' });
+  if (uringReason === null) assert.equal(p.tcpEngine, 'uring');
+  else {
+    assert.equal(p.tcpEngine, 'handles');
+    assert.match(p.engineFallback ?? '', /io_uring|pipe_wrap|koffi|mmap/);
+  }
+  return p.stop(0);
+});
+
+test('[uring] IPv6: VIP ::1 to a real server on ::1', { skip }, async (t) => {
+  const h = new Harness('uring');
+  t.after(() => h.close());
+  const server = net.createServer((s) => greetAndEcho(s, 'six'));
+  t.after(() => server.close());
+  const ok = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(0, '::1', () => resolve(true));
+  });
+  if (!ok) {
+    t.skip('no ::1 on this host');
+    return;
+  }
+  const rport = (server.address() as net.AddressInfo).port;
+  const vport = await h.freePort();
+  const d = new Director({ seed: 1 });
+  const key = { kind: 'addr', protocol: 'tcp', vip: addr('::1'), port: vport } as const;
+  assert.ok(d.addService(key, { ...serviceOptions('rr'), netmask: 128 }).ok);
+  assert.ok(d.addDest(key, { addr: addr('::1'), port: rport, fwd: 'masq', weight: 1, uThreshold: 0, lThreshold: 0 }).ok);
+  const plane = h.plane();
+  await plane.sync(d);
+  const c = net.connect({ host: '::1', port: vport });
+  let localPort = 0;
+  const got = await within(new Promise<string>((resolve, reject) => {
+    let text = '';
+    c.on('data', (b) => {
+      text += b.toString();
+      if (text.includes('ping')) c.end();
+    });
+    c.on('end', () => resolve(text));
+    c.on('error', reject);
+    c.once('connect', () => {
+      localPort = c.localPort!;
+      c.write('ping');
+    });
+  }), 3000, 'IPv6 greeting and echo');
+  assert.match(got, /six/);
+  assert.match(got, /ping/);
+  const e = [...d.conns.values()].find((x) => x.vport === vport)!;
+  assert.equal(e.caddr.text, '::1');
+  assert.equal(e.cport, localPort);
+});
+
+test('[uring] a ring with 4 receive buffers: 8 connections both ways still get every byte, in order', { skip }, async (t) => {
+  const h = new Harness('uring');
+  t.after(() => h.close());
+  const srv = await h.backend('E', (s) => { s.pipe(s); });
+  const vport = await h.freePort();
+  const d = h.director();
+  assert.ok(d.addService(tcpKey(vport), serviceOptions('rr')).ok);
+  addBackendDest(d, tcpKey(vport), srv.port);
+  // Fewer buffers than directions with data in flight: recvs find the stock empty (ENOBUFS) and wait.
+  const plane = h.plane({ uringBuffers: 4, uringBufferSize: 4096 });
+  await plane.sync(d);
+  const SIZE = 300_000;
+  const one = async (i: number) => {
+    const c = await h.connect(vport);
+    const payload = Buffer.alloc(SIZE);
+    for (let k = 0; k < SIZE; k++) payload[k] = (k * 13 + i) % 253;
+    const chunks: Buffer[] = [];
+    const done = new Promise<Buffer>((resolve, reject) => {
+      c.on('data', (x: Buffer) => chunks.push(x));
+      c.on('end', () => resolve(Buffer.concat(chunks)));
+      c.on('error', reject);
+    });
+    c.end(payload);
+    const back = await done;
+    return back.equals(payload);
+  };
+  const results = await within(Promise.all(Array.from({ length: 8 }, (_, i) => one(i))), 20_000, 'transfers');
+  assert.deepEqual(results, new Array(8).fill(true));
+  assert.equal(plane.stats().openConnections, 0);
+});
+
+test('[uring] after stop(), closing a dest or syncing again is harmless', { skip }, async (t) => {
+  const h = new Harness('uring');
+  t.after(() => h.close());
+  const srv = await h.backend('A');
+  const vport = await h.freePort();
+  const d = h.director();
+  assert.ok(d.addService(tcpKey(vport), serviceOptions('rr')).ok);
+  const dest = addBackendDest(d, tcpKey(vport), srv.port);
+  const plane = h.plane();
+  await plane.sync(d);
+  assert.equal(await h.greetOnce(vport), 'A');
+  await plane.stop(0);
+  plane.closeDest(dest);
+  plane.sweep();
+  await plane.sync(d);
+  assert.equal(plane.stats().openConnections, 0);
+});
