@@ -33,7 +33,8 @@ const SETUP_DEFER_TASKRUN = 1 << 13;
 const FEAT_SINGLE_MMAP = 1 << 0;
 const FEAT_NODROP = 1 << 1;
 const ENTER_GETEVENTS = 1;
-const SQ_TASKRUN = 1 << 1;
+const SQ_CQ_OVERFLOW = 1 << 1;
+const SQ_TASKRUN = 1 << 2;
 const CQ_EVENTFD_DISABLED = 1 << 0;
 
 const REGISTER_EVENTFD = 4;
@@ -280,13 +281,14 @@ export class Ring {
 
   /**
    * Deferred completions the last enter() left to run: io_uring runs at most 20 per call
-   * (IO_LOCAL_TW_DEFAULT_MAX in io_uring/io_uring.c) and says so with IORING_SQ_TASKRUN. The
-   * eventfd is only signalled when that list goes from empty to not, so leftovers must be run
-   * by calling enter() again, not waited for.
+   * (IO_LOCAL_TW_DEFAULT_MAX in io_uring/io_uring.c) and says so with IORING_SQ_TASKRUN; or
+   * completions held back because the CQ was full (IORING_SQ_CQ_OVERFLOW). The eventfd is only
+   * signalled when the deferred list goes from empty to not, so leftovers must be run by calling
+   * enter() again, not waited for.
    */
   get workPending(): boolean {
     if (this.#closed) return false;
-    return (Atomics.load(this.#ring, this.#sqFlags) & SQ_TASKRUN) !== 0;
+    return (Atomics.load(this.#ring, this.#sqFlags) & (SQ_TASKRUN | SQ_CQ_OVERFLOW)) !== 0;
   }
 
   /**
