@@ -50,7 +50,7 @@ const MAP_SHARED_POPULATE = 0x01 | 0x8000;
 const MAP_PRIVATE_ANON = 0x02 | 0x20;
 
 export const OP = {
-  ASYNC_CANCEL: 14, ACCEPT: 13, CONNECT: 16, CLOSE: 19, SEND: 26, RECV: 27, SHUTDOWN: 34, SOCKET: 45, URING_CMD: 46,
+  TIMEOUT: 11, ASYNC_CANCEL: 14, ACCEPT: 13, CONNECT: 16, CLOSE: 19, SEND: 26, RECV: 27, SHUTDOWN: 34, SOCKET: 45, URING_CMD: 46,
 } as const;
 
 export const SQE_FIXED_FILE = 1 << 0;
@@ -586,4 +586,15 @@ export function watchEventfd(fd: number, onReady: () => void): Waker | null {
   } catch {
     return null;
   }
+}
+
+/** A timeout that completes after the __kernel_timespec at `ts` (16 bytes: seconds, nanoseconds). */
+export function prepTimeout(r: Ring, ts: number, data: number): void {
+  const sq = r.sq;
+  const b = r.sqe();
+  sq[b] = OP.TIMEOUT;
+  sq[b + 1] = -1 >>> 0;
+  u64(sq, b + 4, ts);
+  sq[b + 6] = 1;
+  sq[b + 8] = data;
 }
