@@ -555,6 +555,7 @@ interface PipeHandle {
 export interface Waker {
   ref(): void;
   unref(): void;
+  /** Stop watching and close the descriptor (libuv closes it with the handle). */
   close(): void;
 }
 

@@ -340,7 +340,6 @@ export class UringEngine {
   readonly finQueue: UringSession[] = [];
   readonly starved: UringSession[] = [];
   readonly #waker: Waker;
-  readonly #efd: number;
   readonly #v4 = new Map<number, Addr>();
   #running = false;
   #kicked = false;
@@ -352,7 +351,7 @@ export class UringEngine {
     this.run();
   };
 
-  private constructor(ctx: PlaneContext, ring: Ring, buffers: BufferRing, scratch: Mapped, half: number, efd: number, waker: Waker | null) {
+  private constructor(ctx: PlaneContext, ring: Ring, buffers: BufferRing, scratch: Mapped, half: number, waker: Waker) {
     this.ctx = ctx;
     this.ring = ring;
     this.buffers = buffers;
@@ -367,8 +366,7 @@ export class UringEngine {
     this.#sessions = new Array(half).fill(null);
     for (let i = half - 1; i >= 0; i--) this.#freeIds.push(i);
     for (let i = MAX_ACCEPT_SLOTS - 1; i >= 0; i--) this.#freeAcceptSlots.push(i);
-    this.#efd = efd;
-    this.#waker = waker!;
+    this.#waker = waker;
     this.#waker.unref();
   }
 
@@ -395,7 +393,7 @@ export class UringEngine {
       closeFd(efd);
       return fail('this Node cannot watch a descriptor (pipe_wrap)');
     }
-    engine = new UringEngine(ctx, ring, buffers, scratch, half, efd, waker);
+    engine = new UringEngine(ctx, ring, buffers, scratch, half, waker);
     if (!engine.#probe()) {
       engine.close();
       return { reason: 'io_uring socket commands (SOCKET_URING_OP_SETSOCKOPT) unsupported' };
@@ -656,8 +654,9 @@ export class UringEngine {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // The waker's pipe handle owns the eventfd: libuv closes the descriptor with it (closing it here
+    // too would close whatever descriptor had reused the number meanwhile).
     this.#waker.close();
     this.ring.close();
-    closeFd(this.#efd);
   }
 }
