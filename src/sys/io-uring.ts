@@ -284,7 +284,8 @@ export class Ring {
    * (IO_LOCAL_TW_DEFAULT_MAX in io_uring/io_uring.c) and says so with IORING_SQ_TASKRUN; or
    * completions held back because the CQ was full (IORING_SQ_CQ_OVERFLOW). The eventfd is only
    * signalled when the deferred list goes from empty to not, so leftovers must be run by calling
-   * enter() again, not waited for.
+   * enter() again, not waited for. It can be stale (true with nothing left): work added while the
+   * kernel runs deferred work sets it after the kernel cleared it, and that same run takes the work.
    */
   get workPending(): boolean {
     if (this.#closed) return false;

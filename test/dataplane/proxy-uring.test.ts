@@ -199,3 +199,19 @@ test('[uring] 5000 short connections from another process: every one is answered
   assert.equal(out, '5000');
   await until(() => plane.stats().openConnections === 0, 2000, 'sessions released');
 });
+
+test('[uring] an idle plane leaves the event loop alone: a process with one (never used) exits by itself', { skip }, async (t) => {
+  // Regression: the engine's start-up probe runs a linked chain, which can leave IORING_SQ_TASKRUN
+  // set with nothing to run; a batch that trusted the flag re-ran itself forever. The timer keeps the
+  // loop alive long enough for the eventfd to be read.
+  const plane = new URL('../../src/dataplane/proxy/plane.ts', import.meta.url).href;
+  const p = spawn(process.execPath, ['--input-type=module', '-e',
+    `import { ProxyPlane } from ${JSON.stringify(plane)}; const p = new ProxyPlane({ tcpEngine: 'uring' }); process.stdout.write(p.tcpEngine); setTimeout(() => {}, 200);`],
+  { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => p.kill('SIGKILL'));
+  let out = '';
+  p.stdout.on('data', (b) => { out += b; });
+  const code = await within(new Promise<number | null>((resolve) => p.on('close', resolve)), 10_000, 'the process to exit');
+  assert.equal(code, 0);
+  assert.equal(out, 'uring');
+});

@@ -471,18 +471,29 @@ export class UringEngine {
     let enabled = false;
     try {
       ring.eventfdEnabled = false;
+      // Rounds in a row that reaped nothing and queued nothing.
+      let quiet = 0;
       for (; rounds < 64; rounds++) {
         ring.enter(0);
         const n = ring.reap(this.#onCqe);
         this.#endOfBatch();
-        if (n === 0 && ring.queued === 0 && !ring.workPending) {
-          if (enabled) break;
-          ring.eventfdEnabled = true;
-          enabled = true;
-        } else if (enabled) {
-          ring.eventfdEnabled = false;
-          enabled = false;
+        if (n !== 0 || ring.queued !== 0) {
+          quiet = 0;
+          if (enabled) {
+            ring.eventfdEnabled = false;
+            enabled = false;
+          }
+          continue;
         }
+        quiet++;
+        // IORING_SQ_TASKRUN can also be stale: work that a running batch adds and then runs itself
+        // (the next request of a linked chain) sets it after the kernel cleared it, and nothing
+        // clears it until real deferred work runs again. An enter() costs ~0.5 µs; a few empty
+        // ones with it set mean nothing is left.
+        if (ring.workPending && quiet < 3) continue;
+        if (enabled) break;
+        ring.eventfdEnabled = true;
+        enabled = true;
       }
     } finally {
       this.#running = false;
