@@ -6,14 +6,14 @@
 //
 // Per connection, as operations on the ring (direct descriptors, never in the process's file table):
 //   accept (into a slot the kernel picks; the client's address comes with it, no getpeername)
-//   socket → setsockopt(TCP_NODELAY) → connect, linked, to the dest (slot = half + session id)
+//   socket → setsockopt(TCP_NODELAY) → connect to the dest (slot = half + session id), queued together
 //   once connected: the PROXY header if any, then one recv per side into a buffer the kernel picks
 //   from the provided-buffer ring (an idle connection holds none); each chunk is sent whole to the
 //   other side (MSG_WAITALL) and that side's next recv is queued only once the send is done — the
 //   same backpressure as the handles engine, and one send in flight per socket keeps the order.
 //   an EOF becomes our FIN on the other side: close() when that side has ended too (decided at the
 //   end of the batch, so a FIN arriving in the same batch saves a shutdown), else shutdown(SHUT_WR).
-//   a failure resets both sides: cancel → SO_LINGER {1, 0} → close, linked.
+//   a failure resets both sides: cancel → SO_LINGER {1, 0} → close.
 // A session's id (and so its upstream slot) is reused only after every operation it queued has
 // completed.
 import type { Addr } from '../../core/addr.ts';
@@ -21,7 +21,7 @@ import { addrFromBytes, addrFromU32 } from '../../core/addr.ts';
 import type { Flow } from '../../core/director.ts';
 import {
   type BufferRing, type Mapped, Ring, type Waker, CQE_BUFFER_SHIFT, CQE_F_BUFFER, MSG_NOSIGNAL, MSG_WAITALL,
-  SQE_CQE_SKIP_SUCCESS, SQE_IO_HARDLINK, SQE_IO_LINK, mapAnonymous, prepAccept, prepCancelFd, prepCancelSlot,
+  SQE_CQE_SKIP_SUCCESS, mapAnonymous, prepAccept, prepCancelFd, prepCancelSlot,
   prepClose, prepConnect, prepRecvSelect, prepSend, prepSetsockopt, prepShutdown, prepSocket, watchEventfd,
 } from '../../sys/io-uring.ts';
 import { closeFd, listenSocket, openFileLimit } from '../../sys/listen-socket.ts';
@@ -120,8 +120,11 @@ class UringSession extends TcpSession {
     const daddr = this.conn.daddr;
     const len = e.writeSockaddr(base, daddr, this.conn.dport);
     const data = this.sid << 4;
-    prepSocket(r, daddr.family === 6 ? 10 : 2, this.sSlot, SQE_IO_LINK | SQE_CQE_SKIP_SUCCESS, data | K_IGNORE);
-    prepSetsockopt(r, this.sSlot, IPPROTO_TCP, TCP_NODELAY, e.scratch.address, 4, SQE_IO_LINK | SQE_CQE_SKIP_SUCCESS, data | K_IGNORE);
+    // Not linked: socket and setsockopt always complete inline, in queue order, so connect finds
+    // the socket in its slot (or fails with EBADF if socket() failed). Links would cost a deferred
+    // task-work hop per request and leave IORING_SQ_TASKRUN stale (run()).
+    prepSocket(r, daddr.family === 6 ? 10 : 2, this.sSlot, SQE_CQE_SKIP_SUCCESS, data | K_IGNORE);
+    prepSetsockopt(r, this.sSlot, IPPROTO_TCP, TCP_NODELAY, e.scratch.address, 4, SQE_CQE_SKIP_SUCCESS, data | K_IGNORE);
     prepConnect(r, this.sSlot, e.scratch.address + base, len, 0, data | K_CONNECT);
     this.inflight++;
     e.kick();
@@ -303,8 +306,9 @@ class UringSession extends TcpSession {
     const slot = server ? this.sSlot : this.cSlot;
     if (server) this.sState = CLOSED;
     else this.cState = CLOSED;
-    prepCancelSlot(r, slot, SQE_IO_HARDLINK | SQE_CQE_SKIP_SUCCESS, K_IGNORE);
-    prepSetsockopt(r, slot, SOL_SOCKET, SO_LINGER, this.e.scratch.address + 8, 8, SQE_IO_HARDLINK | SQE_CQE_SKIP_SUCCESS, K_IGNORE);
+    // Three inline operations, run in queue order (not linked: see start()).
+    prepCancelSlot(r, slot, SQE_CQE_SKIP_SUCCESS, K_IGNORE);
+    prepSetsockopt(r, slot, SOL_SOCKET, SO_LINGER, this.e.scratch.address + 8, 8, SQE_CQE_SKIP_SUCCESS, K_IGNORE);
     prepClose(r, slot, 0, (this.sid << 4) | K_ABORT_CLOSE);
     this.inflight++;
   }
@@ -405,8 +409,8 @@ export class UringEngine {
   #probe(): boolean {
     const slot = this.half + this.half - 1;
     let ok = true;
-    prepSocket(this.ring, 2, slot, SQE_IO_LINK, K_IGNORE);
-    prepSetsockopt(this.ring, slot, IPPROTO_TCP, TCP_NODELAY, this.scratch.address, 4, SQE_IO_LINK, K_IGNORE);
+    prepSocket(this.ring, 2, slot, 0, K_IGNORE);
+    prepSetsockopt(this.ring, slot, IPPROTO_TCP, TCP_NODELAY, this.scratch.address, 4, 0, K_IGNORE);
     prepClose(this.ring, slot, 0, K_IGNORE);
     if (this.ring.enter(3) < 0) return false;
     this.ring.reap((_d, res) => {
@@ -494,6 +498,10 @@ export class UringEngine {
         if (enabled) break;
         ring.eventfdEnabled = true;
         enabled = true;
+        // Work that arrived since the last enter() went unsignalled, but it set IORING_SQ_TASKRUN
+        // (io_req_local_work_add sets the flag, then tests the eventfd switch; our store above and
+        // that locked update order each other): with the flag clear, nothing is owed.
+        if (!ring.workPending) break;
       }
     } finally {
       this.#running = false;
@@ -606,7 +614,7 @@ export class UringEngine {
     if (typeof a === 'string') {
       this.ctx.drop(a);
       // A reset, the user-space stand-in for the kernel's ICMP port unreachable.
-      prepSetsockopt(this.ring, res, SOL_SOCKET, SO_LINGER, this.scratch.address + 8, 8, SQE_IO_HARDLINK | SQE_CQE_SKIP_SUCCESS, K_IGNORE);
+      prepSetsockopt(this.ring, res, SOL_SOCKET, SO_LINGER, this.scratch.address + 8, 8, SQE_CQE_SKIP_SUCCESS, K_IGNORE);
       prepClose(this.ring, res, SQE_CQE_SKIP_SUCCESS, K_IGNORE);
       return;
     }
