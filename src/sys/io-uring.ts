@@ -491,10 +491,10 @@ export function prepRecvSelect(r: Ring, slot: number, bgid: number, data: number
   sq[b + 10] = bgid;
 }
 
-export function prepSend(r: Ring, slot: number, address: number, len: number, msgFlags: number, data: number): void {
+export function prepSend(r: Ring, slot: number, address: number, len: number, msgFlags: number, flags: number, data: number): void {
   const sq = r.sq;
   const b = r.sqe();
-  sq[b] = OP.SEND | (SQE_FIXED_FILE << 8);
+  sq[b] = OP.SEND | ((flags | SQE_FIXED_FILE) << 8);
   sq[b + 1] = slot;
   u64(sq, b + 4, address);
   sq[b + 6] = len;

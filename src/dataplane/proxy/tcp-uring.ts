@@ -21,7 +21,7 @@ import { addrFromBytes, addrFromU32 } from '../../core/addr.ts';
 import type { Flow } from '../../core/director.ts';
 import {
   type BufferRing, type Mapped, Ring, type Waker, CQE_BUFFER_SHIFT, CQE_F_BUFFER, MSG_NOSIGNAL, MSG_WAITALL,
-  SQE_CQE_SKIP_SUCCESS, mapAnonymous, prepAccept, prepCancelFd, prepCancelSlot,
+  SQE_CQE_SKIP_SUCCESS, SQE_IO_LINK, mapAnonymous, prepAccept, prepCancelFd, prepCancelSlot,
   prepClose, prepConnect, prepRecvSelect, prepSend, prepSetsockopt, prepShutdown, prepSocket, watchEventfd,
 } from '../../sys/io-uring.ts';
 import { closeFd, listenSocket, openFileLimit } from '../../sys/listen-socket.ts';
@@ -87,10 +87,14 @@ class UringSession extends TcpSession {
   readonly sSlot: number;
   cState = OPEN;
   sState = OPEN;
-  /** Our FIN toward that side: 0 not asked, 1 shutdown queued, 2 sent, 3 deferred to the batch's end, 4 after the send in flight. */
+  /** Our FIN toward that side: 0 not asked, 1 shutdown queued, 2 sent, 3 deferred to the batch's end. */
   cShut = 0;
   sShut = 0;
-  /** The buffer being sent to that side (-1 none, -2 the PROXY header). */
+  /**
+   * The buffer last sent to that side (-1 none, -2 the PROXY header). The send carries no
+   * completion when it succeeds: the recv linked behind it (from the other side) completing says
+   * it is done, and the buffer is released then.
+   */
   toServer = -1;
   toClient = -1;
   /** Operations queued whose completion has not come yet. */
@@ -101,10 +105,14 @@ class UringSession extends TcpSession {
   starvedS = false;
   released = false;
 
-  constructor(e: UringEngine, sid: number, cSlot: number, flow: Flow, a: Admission, now: number) {
+  /** User data of this session's operations, kind aside: generation << 20 | id << 4. */
+  readonly tag: number;
+
+  constructor(e: UringEngine, sid: number, gen: number, cSlot: number, flow: Flow, a: Admission, now: number) {
     super(e.ctx, flow, a, now);
     this.e = e;
     this.sid = sid;
+    this.tag = ((gen << 20) | (sid << 4)) >>> 0;
     this.cSlot = cSlot;
     this.sSlot = e.half + sid;
   }
@@ -119,7 +127,7 @@ class UringSession extends TcpSession {
     const base = e.sessionBase + this.sid * SESSION_SLOT_BYTES;
     const daddr = this.conn.daddr;
     const len = e.writeSockaddr(base, daddr, this.conn.dport);
-    const data = this.sid << 4;
+    const data = this.tag;
     // Not linked: socket and setsockopt always complete inline, in queue order, so connect finds
     // the socket in its slot (or fails with EBADF if socket() failed). Links would cost a deferred
     // task-work hop per request and leave IORING_SQ_TASKRUN stale (run()).
@@ -131,22 +139,38 @@ class UringSession extends TcpSession {
   }
 
   recvClient(): void {
-    prepRecvSelect(this.e.ring, this.cSlot, BGID, (this.sid << 4) | K_RECV_C);
+    prepRecvSelect(this.e.ring, this.cSlot, BGID, this.tag | K_RECV_C);
     this.inflight++;
   }
 
   recvServer(): void {
-    prepRecvSelect(this.e.ring, this.sSlot, BGID, (this.sid << 4) | K_RECV_S);
+    prepRecvSelect(this.e.ring, this.sSlot, BGID, this.tag | K_RECV_S);
     this.inflight++;
   }
 
-  /** One chunk (buffer `bid`, or the PROXY header: -2) to one side. */
-  send(toServer: boolean, bid: number, address: number, n: number): void {
+  /**
+   * One chunk (buffer `bid`, or the PROXY header: -2) to one side, and behind it, linked, the next
+   * recv from the side it came from: that recv is issued only once the whole chunk has been sent
+   * (MSG_WAITALL), which is the backpressure, keeps one send in flight per socket, which keeps the
+   * order, and saves a completion and a trip through JavaScript per chunk. A failed send completes
+   * with its error (and the recv with ECANCELED).
+   */
+  forward(toServer: boolean, bid: number, address: number, n: number): void {
+    const r = this.e.ring;
     if (toServer) this.toServer = bid;
     else this.toClient = bid;
-    prepSend(this.e.ring, toServer ? this.sSlot : this.cSlot, address, n, MSG_NOSIGNAL | MSG_WAITALL,
-      (this.sid << 4) | (toServer ? K_SEND_TO_S : K_SEND_TO_C));
-    this.inflight++;
+    prepSend(r, toServer ? this.sSlot : this.cSlot, address, n, MSG_NOSIGNAL | MSG_WAITALL, SQE_IO_LINK | SQE_CQE_SKIP_SUCCESS,
+      this.tag | (toServer ? K_SEND_TO_S : K_SEND_TO_C));
+    if (toServer) this.recvClient();
+    else this.recvServer();
+  }
+
+  /** The send toward that side is over (done, failed or cancelled): its buffer is free. */
+  sent(toServer: boolean): void {
+    const bid = toServer ? this.toServer : this.toClient;
+    if (toServer) this.toServer = -1;
+    else this.toClient = -1;
+    if (bid >= 0) this.e.buffers.release(bid);
   }
 
   onConnect(res: number): void {
@@ -160,7 +184,7 @@ class UringSession extends TcpSession {
     if (h !== null) {
       const at = this.sid * SESSION_SLOT_BYTES + HEADER_OFFSET;
       this.e.scratchBytes.set(h, this.e.sessionBase + at);
-      this.send(true, -2, this.e.scratch.address + this.e.sessionBase + at, h.length);
+      this.forward(true, -2, this.e.scratch.address + this.e.sessionBase + at, h.length);
     } else {
       // The client is read only now, so the PROXY header is the first thing the real server gets.
       this.recvClient();
@@ -169,10 +193,12 @@ class UringSession extends TcpSession {
   }
 
   onRecv(server: boolean, res: number, flags: number): void {
+    // This recv ran behind the send of the previous chunk from this side: that send is over.
+    if (res !== -ECANCELED) this.sent(!server);
     if (res > 0) {
       this.e.buffers.taken();
       const bid = flags >>> CQE_BUFFER_SHIFT;
-      this.send(!server, bid, this.e.buffers.address(bid), res);
+      this.forward(!server, bid, this.e.buffers.address(bid), res);
       this.data(server ? 'output' : 'input', res);
     } else if (res === 0) {
       if (server) {
@@ -183,6 +209,8 @@ class UringSession extends TcpSession {
         this.finTo(true);
       }
       this.settle();
+    } else if (res === -ECANCELED) {
+      // The send ahead of it failed (its own completion says why), or a reset is under way.
     } else if (res === -ENOBUFS) {
       this.e.buffers.starved();
       if (server) this.starvedS = true;
@@ -193,43 +221,26 @@ class UringSession extends TcpSession {
     }
   }
 
-  onSent(toServer: boolean, res: number): void {
-    if (res < 0) {
-      this.sideFailed(toServer, res);
-      return;
-    }
-    // The source's buffer is free again: read from that side once more, or send the FIN owed.
-    if (toServer) {
-      if (this.sShut === 4) this.finTo(true);
-      else if (!this.clientFin && this.cState === OPEN) this.recvClient();
-    } else if (this.cShut === 4) {
-      this.finTo(false);
-    } else if (!this.serverFin && this.sState === OPEN) {
-      this.recvServer();
-    }
+  /** A send failed (a send that succeeds posts no completion). */
+  onSendFailed(toServer: boolean, res: number): void {
+    this.sent(toServer);
+    this.sideFailed(toServer, res);
   }
 
   /**
-   * One side sent its FIN: the other is owed ours. After the send in flight to it; then by close()
-   * if that side has ended too, else at the end of the batch (the other FIN often comes in the
-   * same one) by close() or shutdown(SHUT_WR).
+   * One side sent its FIN: the other is owed ours. Nothing is in flight toward it any more (the
+   * EOF was read by the recv linked behind the last send), so: close() if that side has ended too,
+   * else at the end of the batch (the other FIN often comes in the same one) close() or
+   * shutdown(SHUT_WR).
    */
   finTo(toServer: boolean): void {
-    if (toServer) {
-      if (this.toServer !== -1) this.sShut = 4;
-      else if (this.serverFin) this.closeSide(true);
-      else {
-        this.sShut = 3;
-        this.e.finQueue.push(this);
-      }
-    } else if (this.toClient !== -1) {
-      this.cShut = 4;
-    } else if (this.clientFin) {
-      this.closeSide(false);
-    } else {
-      this.cShut = 3;
-      this.e.finQueue.push(this);
+    if (toServer ? this.serverFin : this.clientFin) {
+      this.closeSide(toServer);
+      return;
     }
+    if (toServer) this.sShut = 3;
+    else this.cShut = 3;
+    this.e.finQueue.push(this);
   }
 
   flushFins(): void {
@@ -248,7 +259,7 @@ class UringSession extends TcpSession {
   shutdown(toServer: boolean): void {
     if (toServer) this.sShut = 1;
     else this.cShut = 1;
-    prepShutdown(this.e.ring, toServer ? this.sSlot : this.cSlot, SHUT_WR, (this.sid << 4) | (toServer ? K_SHUT_TO_S : K_SHUT_TO_C));
+    prepShutdown(this.e.ring, toServer ? this.sSlot : this.cSlot, SHUT_WR, this.tag | (toServer ? K_SHUT_TO_S : K_SHUT_TO_C));
     this.inflight++;
   }
 
@@ -309,7 +320,7 @@ class UringSession extends TcpSession {
     // Three inline operations, run in queue order (not linked: see start()).
     prepCancelSlot(r, slot, SQE_CQE_SKIP_SUCCESS, K_IGNORE);
     prepSetsockopt(r, slot, SOL_SOCKET, SO_LINGER, this.e.scratch.address + 8, 8, SQE_CQE_SKIP_SUCCESS, K_IGNORE);
-    prepClose(r, slot, 0, (this.sid << 4) | K_ABORT_CLOSE);
+    prepClose(r, slot, 0, this.tag | K_ABORT_CLOSE);
     this.inflight++;
   }
 
@@ -339,6 +350,8 @@ export class UringEngine {
   readonly half: number;
   readonly #sessions: (UringSession | null)[];
   readonly #freeIds: number[] = [];
+  /** Each id's generation (12 bits of user data), so a late completion never reaches a later session. */
+  readonly #gens: Uint16Array;
   readonly #acceptOwner: (UringListener | null)[] = new Array(MAX_ACCEPT_SLOTS).fill(null);
   readonly #freeAcceptSlots: number[] = [];
   readonly finQueue: UringSession[] = [];
@@ -368,6 +381,7 @@ export class UringEngine {
     this.sessionBase = 64 + MAX_ACCEPT_SLOTS * ACCEPT_SLOT_BYTES;
     this.half = half;
     this.#sessions = new Array(half).fill(null);
+    this.#gens = new Uint16Array(half);
     for (let i = half - 1; i >= 0; i--) this.#freeIds.push(i);
     for (let i = MAX_ACCEPT_SLOTS - 1; i >= 0; i--) this.#freeAcceptSlots.push(i);
     this.#waker = waker;
@@ -540,22 +554,24 @@ export class UringEngine {
   #cqe(data: number, res: number, flags: number): void {
     const kind = data & 15;
     if (kind === K_IGNORE) return;
-    const id = data >>> 4;
+    const id = (data >>> 4) & 0xffff;
     if (kind === K_ACCEPT) {
       this.#onAccept(id, res);
       return;
     }
     const s = this.#sessions[id];
-    if (s === null) return;
-    s.inflight--;
+    // A completion of an earlier session with this id (the generation differs) is not this one's.
+    if (s === null || s.tag !== ((data & ~15) >>> 0)) return;
+    const send = kind === K_SEND_TO_S || kind === K_SEND_TO_C;
+    // Sends are not counted: one that succeeds posts no completion.
+    if (!send) s.inflight--;
     if (s.aborted) {
       // A buffer the kernel filled for a side being reset goes straight back.
       if ((flags & CQE_F_BUFFER) !== 0) {
         this.buffers.taken();
         this.buffers.release(flags >>> CQE_BUFFER_SHIFT);
       }
-      if (kind === K_SEND_TO_S) this.#sendDone(s, true);
-      else if (kind === K_SEND_TO_C) this.#sendDone(s, false);
+      if (send) s.sent(kind === K_SEND_TO_S);
       s.maybeRelease();
       return;
     }
@@ -563,20 +579,13 @@ export class UringEngine {
       case K_CONNECT: s.onConnect(res); break;
       case K_RECV_C: s.onRecv(false, res, flags); break;
       case K_RECV_S: s.onRecv(true, res, flags); break;
-      case K_SEND_TO_S: this.#sendDone(s, true); s.onSent(true, res); break;
-      case K_SEND_TO_C: this.#sendDone(s, false); s.onSent(false, res); break;
+      case K_SEND_TO_S: s.onSendFailed(true, res); break;
+      case K_SEND_TO_C: s.onSendFailed(false, res); break;
       case K_SHUT_TO_S: s.onShutdown(true, res); break;
       case K_SHUT_TO_C: s.onShutdown(false, res); break;
       default: break;
     }
     s.maybeRelease();
-  }
-
-  #sendDone(s: UringSession, toServer: boolean): void {
-    const bid = toServer ? s.toServer : s.toClient;
-    if (toServer) s.toServer = -1;
-    else s.toClient = -1;
-    if (bid >= 0) this.buffers.release(bid);
   }
 
   #onAccept(slot: number, res: number): void {
@@ -619,7 +628,8 @@ export class UringEngine {
       return;
     }
     const sid = this.#freeIds.pop()!;
-    const s = new UringSession(this, sid, res, flow, a, now);
+    const gen = (this.#gens[sid] = (this.#gens[sid] + 1) & 0xfff);
+    const s = new UringSession(this, sid, gen, res, flow, a, now);
     this.#sessions[sid] = s;
     s.start();
   }
@@ -665,6 +675,10 @@ export class UringEngine {
   }
 
   release(s: UringSession): void {
+    // Both sockets are closed and what was queued on them completed or was cancelled: a buffer
+    // still marked as being sent (the recv behind it was cancelled) is free.
+    s.sent(true);
+    s.sent(false);
     this.#sessions[s.sid] = null;
     this.#freeIds.push(s.sid);
     this.ctx.tcpSessions.delete(s);
