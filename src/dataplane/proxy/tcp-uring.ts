@@ -9,13 +9,14 @@
 //   socket → setsockopt(TCP_NODELAY) → connect to the dest (slot = half + session id), queued together
 //   once connected: the PROXY header if any, then one recv per side into a buffer the kernel picks
 //   from the provided-buffer ring (an idle connection holds none); each chunk is sent whole to the
-//   other side (MSG_WAITALL) and that side's next recv is queued only once the send is done — the
-//   same backpressure as the handles engine, and one send in flight per socket keeps the order.
+//   other side (MSG_WAITALL) with the source's next recv linked behind it, so that recv runs only
+//   once the send is done — the same backpressure as the handles engine, and one send in flight per
+//   socket keeps the order; a send that succeeds posts no completion.
 //   an EOF becomes our FIN on the other side: close() when that side has ended too (decided at the
 //   end of the batch, so a FIN arriving in the same batch saves a shutdown), else shutdown(SHUT_WR).
 //   a failure resets both sides: cancel → SO_LINGER {1, 0} → close.
 // A session's id (and so its upstream slot) is reused only after every operation it queued has
-// completed.
+// completed; completions carry a generation besides the id, so a late one is never misread.
 import type { Addr } from '../../core/addr.ts';
 import { addrFromBytes, addrFromU32 } from '../../core/addr.ts';
 import type { Flow } from '../../core/director.ts';
