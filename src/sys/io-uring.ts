@@ -321,8 +321,8 @@ export class Ring {
     return r;
   }
 
-  /** Call `on` for each completion waiting (user data low word, result, flags); returns how many. */
-  reap(on: (data: number, res: number, flags: number) => void): number {
+  /** Call `on` for each completion waiting (user data low and high words, result, flags); returns how many. */
+  reap(on: (data: number, res: number, flags: number, high: number) => void): number {
     if (this.#closed) return 0;
     const ring = this.#ring;
     let head = ring[this.#cqHead];
@@ -333,13 +333,14 @@ export class Ring {
       while (head !== tail) {
         const i = this.#cqes + ((head & this.#cqMask) << 2);
         const data = ring[i];
+        const high = ring[i + 1];
         const res = this.#ringI32[i + 2];
         const flags = ring[i + 3];
         head = (head + 1) >>> 0;
         n++;
         // The slot is released before the callback runs: it may queue work that completes at once.
         Atomics.store(ring, this.#cqHead, head);
-        on(data, res, flags);
+        on(data, res, flags, high);
       }
     }
     return n;
@@ -491,7 +492,8 @@ export function prepRecvSelect(r: Ring, slot: number, bgid: number, data: number
   sq[b + 10] = bgid;
 }
 
-export function prepSend(r: Ring, slot: number, address: number, len: number, msgFlags: number, flags: number, data: number): void {
+/** `high`: the user data's upper word, returned with the completion (reap()). */
+export function prepSend(r: Ring, slot: number, address: number, len: number, msgFlags: number, flags: number, data: number, high: number): void {
   const sq = r.sq;
   const b = r.sqe();
   sq[b] = OP.SEND | ((flags | SQE_FIXED_FILE) << 8);
@@ -500,6 +502,7 @@ export function prepSend(r: Ring, slot: number, address: number, len: number, ms
   sq[b + 6] = len;
   sq[b + 7] = msgFlags;
   sq[b + 8] = data;
+  sq[b + 9] = high;
 }
 
 export function prepShutdown(r: Ring, slot: number, how: number, data: number): void {

@@ -11,7 +11,7 @@
 //   from the provided-buffer ring (an idle connection holds none); each chunk is sent whole to the
 //   other side (MSG_WAITALL) with the source's next recv linked behind it, so that recv runs only
 //   once the send is done — the same backpressure as the handles engine, and one send in flight per
-//   socket keeps the order; a send that succeeds posts no completion.
+//   socket keeps the order; the send's completion frees its buffer at once.
 //   an EOF becomes our FIN on the other side: close() when that side has ended too (decided at the
 //   end of the batch, so a FIN arriving in the same batch saves a shutdown), else shutdown(SHUT_WR).
 //   a failure resets both sides: cancel → SO_LINGER {1, 0} → close.
@@ -91,13 +91,6 @@ class UringSession extends TcpSession {
   /** Our FIN toward that side: 0 not asked, 1 shutdown queued, 2 sent, 3 deferred to the batch's end. */
   cShut = 0;
   sShut = 0;
-  /**
-   * The buffer last sent to that side (-1 none, -2 the PROXY header). The send carries no
-   * completion when it succeeds: the recv linked behind it (from the other side) completing says
-   * it is done, and the buffer is released then.
-   */
-  toServer = -1;
-  toClient = -1;
   /** Operations queued whose completion has not come yet. */
   inflight = 0;
   serverUp = false;
@@ -150,28 +143,19 @@ class UringSession extends TcpSession {
   }
 
   /**
-   * One chunk (buffer `bid`, or the PROXY header: -2) to one side, and behind it, linked, the next
+   * One chunk (buffer `bid`, or the PROXY header: -1) to one side, and behind it, linked, the next
    * recv from the side it came from: that recv is issued only once the whole chunk has been sent
    * (MSG_WAITALL), which is the backpressure, keeps one send in flight per socket, which keeps the
-   * order, and saves a completion and a trip through JavaScript per chunk. A failed send completes
-   * with its error (and the recv with ECANCELED).
+   * order, and saves a trip through JavaScript per chunk. The send's completion carries its buffer
+   * (user data, upper word) and frees it at once, so an idle connection holds none. A failed send
+   * completes with its error, and the recv with ECANCELED.
    */
   forward(toServer: boolean, bid: number, address: number, n: number): void {
-    const r = this.e.ring;
-    if (toServer) this.toServer = bid;
-    else this.toClient = bid;
-    prepSend(r, toServer ? this.sSlot : this.cSlot, address, n, MSG_NOSIGNAL | MSG_WAITALL, SQE_IO_LINK | SQE_CQE_SKIP_SUCCESS,
-      this.tag | (toServer ? K_SEND_TO_S : K_SEND_TO_C));
+    prepSend(this.e.ring, toServer ? this.sSlot : this.cSlot, address, n, MSG_NOSIGNAL | MSG_WAITALL, SQE_IO_LINK,
+      this.tag | (toServer ? K_SEND_TO_S : K_SEND_TO_C), bid + 1);
+    this.inflight++;
     if (toServer) this.recvClient();
     else this.recvServer();
-  }
-
-  /** The send toward that side is over (done, failed or cancelled): its buffer is free. */
-  sent(toServer: boolean): void {
-    const bid = toServer ? this.toServer : this.toClient;
-    if (toServer) this.toServer = -1;
-    else this.toClient = -1;
-    if (bid >= 0) this.e.buffers.release(bid);
   }
 
   onConnect(res: number): void {
@@ -185,7 +169,7 @@ class UringSession extends TcpSession {
     if (h !== null) {
       const at = this.sid * SESSION_SLOT_BYTES + HEADER_OFFSET;
       this.e.scratchBytes.set(h, this.e.sessionBase + at);
-      this.forward(true, -2, this.e.scratch.address + this.e.sessionBase + at, h.length);
+      this.forward(true, -1, this.e.scratch.address + this.e.sessionBase + at, h.length);
     } else {
       // The client is read only now, so the PROXY header is the first thing the real server gets.
       this.recvClient();
@@ -194,8 +178,6 @@ class UringSession extends TcpSession {
   }
 
   onRecv(server: boolean, res: number, flags: number): void {
-    // This recv ran behind the send of the previous chunk from this side: that send is over.
-    if (res !== -ECANCELED) this.sent(!server);
     if (res > 0) {
       this.e.buffers.taken();
       const bid = flags >>> CQE_BUFFER_SHIFT;
@@ -222,10 +204,8 @@ class UringSession extends TcpSession {
     }
   }
 
-  /** A send failed (a send that succeeds posts no completion). */
-  onSendFailed(toServer: boolean, res: number): void {
-    this.sent(toServer);
-    this.sideFailed(toServer, res);
+  onSent(toServer: boolean, res: number): void {
+    if (res < 0) this.sideFailed(toServer, res);
   }
 
   /**
@@ -363,7 +343,7 @@ export class UringEngine {
   #kicked = false;
   #listeners = 0;
   #closed = false;
-  readonly #onCqe = (data: number, res: number, flags: number) => this.#cqe(data, res, flags);
+  readonly #onCqe = (data: number, res: number, flags: number, high: number) => this.#cqe(data, res, flags, high);
   readonly #runBound = () => {
     this.#kicked = false;
     this.run();
@@ -552,7 +532,7 @@ export class UringEngine {
     }
   }
 
-  #cqe(data: number, res: number, flags: number): void {
+  #cqe(data: number, res: number, flags: number, high: number): void {
     const kind = data & 15;
     if (kind === K_IGNORE) return;
     const id = (data >>> 4) & 0xffff;
@@ -563,16 +543,15 @@ export class UringEngine {
     const s = this.#sessions[id];
     // A completion of an earlier session with this id (the generation differs) is not this one's.
     if (s === null || s.tag !== ((data & ~15) >>> 0)) return;
-    const send = kind === K_SEND_TO_S || kind === K_SEND_TO_C;
-    // Sends are not counted: one that succeeds posts no completion.
-    if (!send) s.inflight--;
+    s.inflight--;
+    // A send's buffer (upper word: buffer id + 1; 0 for the PROXY header) is free once it completed.
+    if (high !== 0) this.buffers.release(high - 1);
     if (s.aborted) {
       // A buffer the kernel filled for a side being reset goes straight back.
       if ((flags & CQE_F_BUFFER) !== 0) {
         this.buffers.taken();
         this.buffers.release(flags >>> CQE_BUFFER_SHIFT);
       }
-      if (send) s.sent(kind === K_SEND_TO_S);
       s.maybeRelease();
       return;
     }
@@ -580,8 +559,8 @@ export class UringEngine {
       case K_CONNECT: s.onConnect(res); break;
       case K_RECV_C: s.onRecv(false, res, flags); break;
       case K_RECV_S: s.onRecv(true, res, flags); break;
-      case K_SEND_TO_S: s.onSendFailed(true, res); break;
-      case K_SEND_TO_C: s.onSendFailed(false, res); break;
+      case K_SEND_TO_S: s.onSent(true, res); break;
+      case K_SEND_TO_C: s.onSent(false, res); break;
       case K_SHUT_TO_S: s.onShutdown(true, res); break;
       case K_SHUT_TO_C: s.onShutdown(false, res); break;
       default: break;
@@ -676,10 +655,6 @@ export class UringEngine {
   }
 
   release(s: UringSession): void {
-    // Both sockets are closed and what was queued on them completed or was cancelled: a buffer
-    // still marked as being sent (the recv behind it was cancelled) is free.
-    s.sent(true);
-    s.sent(false);
     this.#sessions[s.sid] = null;
     this.#freeIds.push(s.sid);
     this.ctx.tcpSessions.delete(s);
