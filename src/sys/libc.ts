@@ -3,6 +3,7 @@
 // Node's net/dgram cannot set SO_MARK, SO_BINDTODEVICE, IP_TTL on raw sockets, bind netlink sockets
 // or connect(AF_UNSPEC); these calls are the edge that can.
 import koffi from 'koffi';
+import { constants as osConstants } from 'node:os';
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -67,12 +68,11 @@ export function lastErrno(): number {
   return koffi.errno();
 }
 
-const ERRNO: Record<number, string> = {
-  1: 'EPERM', 13: 'EACCES', 19: 'ENODEV', 22: 'EINVAL', 24: 'EMFILE', 97: 'EAFNOSUPPORT', 98: 'EADDRINUSE', 99: 'EADDRNOTAVAIL',
-  101: 'ENETUNREACH', 104: 'ECONNRESET', 110: 'ETIMEDOUT', 111: 'ECONNREFUSED', 113: 'EHOSTUNREACH',
-};
+// Every errno this platform names (os.constants.errno), looked up by number; where two names share
+// a number (EAGAIN/EWOULDBLOCK, ENOTSUP/EOPNOTSUPP) the first, libc's strerror name, is kept.
+const ERRNO = new Map<number, string>();
+for (const [name, v] of Object.entries(osConstants.errno)) if (!ERRNO.has(v)) ERRNO.set(v, name);
 
-/** The errno's symbolic name as the checkers report it (EPERM, ECONNREFUSED, …), or "errno N". */
 export function errnoName(e: number): string {
-  return ERRNO[e] ?? `errno ${e}`;
+  return ERRNO.get(e) ?? `errno ${e}`;
 }

@@ -1,7 +1,6 @@
 // A listening TCP socket made with libc rather than node:net, for the io_uring engine: its accepts
 // are queued on the ring, so libuv must not watch the socket (a net.Server would accept first).
-import { constants as osConstants } from 'node:os';
-import { AF_INET, AF_INET6, SOCK_CLOEXEC, SOCK_STREAM, SOL_SOCKET, lastErrno, libc } from './libc.ts';
+import { AF_INET, AF_INET6, SOCK_CLOEXEC, SOCK_STREAM, SOL_SOCKET, errnoName, lastErrno, libc } from './libc.ts';
 import { sockaddr } from './tcp-connect.ts';
 
 const SO_REUSEADDR = 2;
@@ -10,8 +9,6 @@ const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
-
-const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([name, v]) => [v, name]));
 
 export interface ListenSocketOptions {
   readonly backlog: number;
@@ -26,10 +23,10 @@ export function listenSocket(family: 4 | 6, address: string, port: number, o: Li
   // Blocking on purpose: io_uring waits for a connection itself, and a non-blocking listener
   // would only add a failed attempt before it does.
   const fd = c.socket(family === 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return { code: ERRNO_NAMES.get(lastErrno()) ?? 'EIO', step: 'socket' };
+  if (fd < 0) return { code: errnoName(lastErrno()), step: 'socket' };
   const one = new Uint8Array(new Int32Array([1]).buffer);
   const fail = (step: string) => {
-    const code = ERRNO_NAMES.get(lastErrno()) ?? 'EIO';
+    const code = errnoName(lastErrno());
     c.close(fd);
     return { code, step };
   };

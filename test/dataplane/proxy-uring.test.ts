@@ -6,10 +6,22 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { spawn } from 'node:child_process';
 import { Ring, mapAnonymous, prepSocket, prepClose, prepTimeout, SQE_IO_LINK } from '../../src/sys/io-uring.ts';
-import { ProxyPlane } from '../../src/dataplane/proxy/plane.ts';
+import { ProxyPlane, type ProxyPlaneOptions } from '../../src/dataplane/proxy/plane.ts';
+import type { Dest } from '../../src/core/dest.ts';
 import { Director } from '../../src/core/director.ts';
 import { addr } from '../../src/core/addr.ts';
 import { Harness, addBackendDest, greetAndEcho, serviceOptions, tcpKey, until, within } from './proxy-harness.ts';
+
+/** An rr service on a free port of 127.0.0.1 with one real server, served by a uring plane. */
+async function rrService(h: Harness, rport: number, opts: ProxyPlaneOptions = {}): Promise<{ vport: number; plane: ProxyPlane; dest: Dest; d: Director }> {
+  const vport = await h.freePort();
+  const d = h.director();
+  assert.ok(d.addService(tcpKey(vport), serviceOptions('rr')).ok);
+  const dest = addBackendDest(d, tcpKey(vport), rport);
+  const plane = h.plane(opts);
+  await plane.sync(d);
+  return { vport, plane, dest, d };
+}
 
 const probe = new ProxyPlane({ tcpEngine: 'uring' });
 const uringReason = probe.engineFallback;
@@ -115,13 +127,8 @@ test('[uring] a ring with 4 receive buffers: 8 connections both ways still get e
   const h = new Harness('uring');
   t.after(() => h.close());
   const srv = await h.backend('E', (s) => { s.pipe(s); });
-  const vport = await h.freePort();
-  const d = h.director();
-  assert.ok(d.addService(tcpKey(vport), serviceOptions('rr')).ok);
-  addBackendDest(d, tcpKey(vport), srv.port);
   // Fewer buffers than directions with data in flight: recvs find the stock empty (ENOBUFS) and wait.
-  const plane = h.plane({ uringBuffers: 4, uringBufferSize: 4096 });
-  await plane.sync(d);
+  const { vport, plane } = await rrService(h, srv.port, { uringBuffers: 4, uringBufferSize: 4096 });
   const SIZE = 300_000;
   const one = async (i: number) => {
     const c = await h.connect(vport);
@@ -146,12 +153,7 @@ test('[uring] after stop(), closing a dest or syncing again is harmless', { skip
   const h = new Harness('uring');
   t.after(() => h.close());
   const srv = await h.backend('A');
-  const vport = await h.freePort();
-  const d = h.director();
-  assert.ok(d.addService(tcpKey(vport), serviceOptions('rr')).ok);
-  const dest = addBackendDest(d, tcpKey(vport), srv.port);
-  const plane = h.plane();
-  await plane.sync(d);
+  const { vport, plane, dest, d } = await rrService(h, srv.port);
   assert.equal(await h.greetOnce(vport), 'A');
   await plane.stop(0);
   plane.closeDest(dest);
@@ -164,12 +166,7 @@ test('[uring] 5000 short connections from another process: every one is answered
   const h = new Harness('uring');
   t.after(() => h.close());
   const rport = await h.freePort();
-  const vport = await h.freePort();
-  const d = h.director();
-  assert.ok(d.addService(tcpKey(vport), serviceOptions('rr')).ok);
-  addBackendDest(d, tcpKey(vport), rport);
-  const plane = h.plane();
-  await plane.sync(d);
+  const { vport, plane } = await rrService(h, rport);
   // Real server and clients in their own process, as a load generator and backends would be: the
   // plane's completions then arrive while it runs, more pile up than one io_uring_enter() runs (20),
   // and a batch that stopped before running them all would leave every client waiting.
@@ -220,12 +217,7 @@ test('[uring] a connection idle after an exchange holds no buffer: 4 buffers, 20
   const h = new Harness('uring');
   t.after(() => h.close());
   const srv = await h.backend('E', (s) => { s.on('data', (x) => s.write(x)); });
-  const vport = await h.freePort();
-  const d = h.director();
-  assert.ok(d.addService(tcpKey(vport), serviceOptions('rr')).ok);
-  addBackendDest(d, tcpKey(vport), srv.port);
-  const plane = h.plane({ uringBuffers: 4, uringBufferSize: 4096 });
-  await plane.sync(d);
+  const { vport, plane } = await rrService(h, srv.port, { uringBuffers: 4, uringBufferSize: 4096 });
   const exchange = async (c: net.Socket, text: string) => {
     const back = new Promise<string>((resolve) => c.once('data', (b) => resolve(b.toString())));
     c.write(text);

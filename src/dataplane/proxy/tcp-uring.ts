@@ -26,7 +26,7 @@ import {
   prepClose, prepConnect, prepRecvSelect, prepSend, prepSetsockopt, prepShutdown, prepSocket, watchEventfd,
 } from '../../sys/io-uring.ts';
 import { closeFd, listenSocket, openFileLimit } from '../../sys/listen-socket.ts';
-import { constants as osConstants } from 'node:os';
+import { errnoName } from '../../sys/libc.ts';
 import type { PlaneContext } from './plane-context.ts';
 import { type Admission, TcpSession, admitTcp, isPeerReset } from './tcp-session.ts';
 
@@ -56,7 +56,6 @@ const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 const SHUT_WR = 1;
 
-const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([name, v]) => [v, name]));
 
 /** A listener whose accepts are queued on the ring. */
 export class UringListener {
@@ -160,7 +159,7 @@ class UringSession extends TcpSession {
 
   onConnect(res: number): void {
     if (res < 0) {
-      this.connectFailed(res === -ECANCELED ? undefined : ERRNO_NAMES.get(-res));
+      this.connectFailed(res === -ECANCELED ? undefined : errnoName(-res));
       return;
     }
     this.serverUp = true;
@@ -277,7 +276,7 @@ class UringSession extends TcpSession {
 
   sideFailed(server: boolean, res: number): void {
     if (this.aborted) return;
-    const code = ERRNO_NAMES.get(-res);
+    const code = errnoName(-res);
     if (server) {
       if (this.connecting) this.connectFailed(code);
       else this.abort(isPeerReset(code) ? 'rs-reset' : 'rs-error', 'rst', 'output');
