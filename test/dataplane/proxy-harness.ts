@@ -237,3 +237,16 @@ export function addBackendDest(d: Director, key: ServiceKey, port: number, weigh
   if (!r.ok) throw new Error(r.error.message);
   return r.value;
 }
+
+/**
+ * The TCP engines to run a test on: all three where io_uring runs, else without 'uring' (the reason
+ * printed once, as a skip).
+ */
+export async function tcpEngines(): Promise<TcpEngineName[]> {
+  const probe = new ProxyPlane({ tcpEngine: 'uring' });
+  const why = probe.engineFallback;
+  await probe.stop(0);
+  if (why === null) return ['uring', 'handles', 'sockets'];
+  process.stdout.write(`# skipped: the uring engine's runs (${why})\n`);
+  return ['handles', 'sockets'];
+}

@@ -12,7 +12,7 @@ import { ApiClient } from '../../src/api/client.ts';
 import type { ApiContext } from '../../src/api/router.ts';
 import { Keepvsadm } from '../../src/cli/keepvsadm/main.ts';
 import { ServicesDb } from '../../src/config/endpoint.ts';
-import { Harness, LOOPBACK, closeClient, readAll, serviceOptions, udpKey, within } from './proxy-harness.ts';
+import { Harness, LOOPBACK, closeClient, readAll, serviceOptions, tcpEngines, udpKey, within } from './proxy-harness.ts';
 
 /** What the real server read before the payload: "v2 <ver/cmd> <fam> len N src -> dst", "v1 ...", or "plain". */
 function parseFront(buf: Buffer, payloadLen: number): string | null {
@@ -35,7 +35,7 @@ function parseFront(buf: Buffer, payloadLen: number): string | null {
   return `plain ${buf.toString('latin1')}`;
 }
 
-for (const engine of ['uring', 'handles', 'sockets'] as const) {
+for (const engine of await tcpEngines()) {
   test(`[${engine}] keepvsadm -A --proxy-protocol v2 through the API: the real server reads a v2 header with the client's address`, async (t) => {
     const h = new Harness(engine);
     const dir = mkdtempSync(join(tmpdir(), 'keepvs-pp-'));

@@ -13,7 +13,7 @@ import { SVC_F } from '../../src/core/service.ts';
 import { addr } from '../../src/core/addr.ts';
 import {
   Harness, addBackendDest, closeClient, greetAndEcho, outcome, readAll, readLine, serviceOptions, tcpKey, until, within,
-  LOOPBACK,
+  LOOPBACK, tcpEngines,
 } from './proxy-harness.ts';
 
 /** Entries of the table for one service port, clients only (no templates). */
@@ -25,7 +25,7 @@ function connFor(d: Director, vport: number, client: net.Socket): Conn | undefin
   return conns(d, vport).find((c) => c.cport === client.localPort);
 }
 
-const ENGINES = ['uring', 'handles', 'sockets'] as const;
+const ENGINES = await tcpEngines();
 
 for (const engine of ENGINES) {
   test(`[${engine}] rr: each new connection is the next dest in list order (ip_vs_rr.c)`, async (t) => {

@@ -373,7 +373,7 @@ export class UringEngine {
     // Two direct slots per connection; the table counts against RLIMIT_NOFILE.
     const files = Math.min(65536, openFileLimit(1024)) & ~1;
     const ring = Ring.open({ entries: 4096, files, allocFiles: files / 2 });
-    if (!(ring instanceof Ring)) return { reason: `io_uring unavailable (${ring.step}: errno ${ring.errno})` };
+    if (!(ring instanceof Ring)) return { reason: `io_uring unavailable (${ring.step}: ${errnoName(ring.errno)})` };
     const fail = (reason: string) => {
       ring.close();
       return { reason };
@@ -384,7 +384,7 @@ export class UringEngine {
     const scratch = mapAnonymous(64 + MAX_ACCEPT_SLOTS * ACCEPT_SLOT_BYTES + half * SESSION_SLOT_BYTES);
     if (scratch === null) return fail('mmap failed');
     const efd = ring.registerEventfd();
-    if (efd < 0) return fail(`io_uring eventfd refused (errno ${-efd})`);
+    if (efd < 0) return fail(`io_uring eventfd refused (${errnoName(-efd)})`);
     let engine: UringEngine | null = null;
     const waker = watchEventfd(efd, () => engine?.run());
     if (waker === null) {
