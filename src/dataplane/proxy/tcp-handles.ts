@@ -29,7 +29,7 @@ import { constants as osConstants } from 'node:os';
 import type { Addr } from '../../core/addr.ts';
 import type { Flow } from '../../core/director.ts';
 import type { PlaneContext } from './plane-context.ts';
-import { type Admission, TcpSession, acceptedFlow, admitTcp, isPeerReset } from './tcp-session.ts';
+import { type Admission, TcpSession, acceptedFlow, admitTcp } from './tcp-session.ts';
 import type { RawTcpHandle } from './tcp.ts';
 import { ACCEPTED_INHERIT_NODELAY } from './listener.ts';
 
@@ -289,14 +289,7 @@ class HandleSession extends TcpSession {
 
   /** A side failed (read, write or shutdown error): count it, reset both. */
   sideFailed(server: boolean, status: number): void {
-    if (this.aborted) return;
-    const code = errName(status);
-    if (server) {
-      if (this.connecting) this.connectFailed(code);
-      else this.abort(isPeerReset(code) ? 'rs-reset' : 'rs-error', 'rst', 'output');
-    } else {
-      this.abort(isPeerReset(code) ? 'client-reset' : 'client-error', 'rst', 'input');
-    }
+    this.sideError(server, errName(status));
   }
 
   /** A side whose FIN we have read and which has ours is done: close it normally. */

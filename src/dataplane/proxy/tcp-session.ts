@@ -189,6 +189,20 @@ export abstract class TcpSession {
     this.resetBoth();
   }
 
+  /**
+   * A side failed (a read, write or shutdown error, by errno name): count why, reset both. The
+   * real server failing while the connection to it is being made is a connect failure.
+   */
+  sideError(server: boolean, code: string | undefined): void {
+    if (this.aborted) return;
+    if (server) {
+      if (this.connecting) this.connectFailed(code);
+      else this.abort(isPeerReset(code) ? 'rs-reset' : 'rs-error', 'rst', 'output');
+    } else {
+      this.abort(isPeerReset(code) ? 'client-reset' : 'client-error', 'rst', 'input');
+    }
+  }
+
   /** A connect error: why it failed, from the errno name. */
   connectFailed(code: string | undefined): void {
     this.connecting = false;

@@ -28,7 +28,7 @@ import {
 import { closeFd, listenSocket, openFileLimit } from '../../sys/listen-socket.ts';
 import { errnoName } from '../../sys/libc.ts';
 import type { PlaneContext } from './plane-context.ts';
-import { type Admission, TcpSession, admitTcp, isPeerReset } from './tcp-session.ts';
+import { type Admission, TcpSession, admitTcp } from './tcp-session.ts';
 
 // User data: session id (or accept slot) << 4 | kind.
 const K_IGNORE = 0;
@@ -275,14 +275,7 @@ class UringSession extends TcpSession {
   }
 
   sideFailed(server: boolean, res: number): void {
-    if (this.aborted) return;
-    const code = errnoName(-res);
-    if (server) {
-      if (this.connecting) this.connectFailed(code);
-      else this.abort(isPeerReset(code) ? 'rs-reset' : 'rs-error', 'rst', 'output');
-    } else {
-      this.abort(isPeerReset(code) ? 'client-reset' : 'client-error', 'rst', 'input');
-    }
+    this.sideError(server, errnoName(-res));
   }
 
   protected resetBoth(): void {

@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import type { Addr } from '../../core/addr.ts';
 import type { Flow } from '../../core/director.ts';
 import type { PlaneContext } from './plane-context.ts';
-import { type Admission, TcpSession, acceptedFlow, admitTcp, isPeerReset } from './tcp-session.ts';
+import { type Admission, TcpSession, acceptedFlow, admitTcp } from './tcp-session.ts';
 
 const kSession: unique symbol = Symbol('keepvs.tcpSession');
 type SessionSocket = net.Socket & { [kSession]?: SocketSession };
@@ -199,10 +199,7 @@ function onServerConnect(this: SessionSocket): void {
 }
 
 function onServerError(this: SessionSocket, err: NodeJS.ErrnoException): void {
-  const s = this[kSession]!;
-  if (s.aborted) return;
-  if (s.connecting) s.connectFailed(err.code);
-  else s.abort(isPeerReset(err.code) ? 'rs-reset' : 'rs-error', 'rst', 'output');
+  this[kSession]!.sideError(true, err.code);
 }
 
 function onServerEnd(this: SessionSocket): void {
@@ -225,9 +222,7 @@ function onServerClose(this: SessionSocket): void {
 // ---------------------------------------------------------------- client side
 
 function onClientError(this: SessionSocket, err: NodeJS.ErrnoException): void {
-  const s = this[kSession]!;
-  if (s.aborted) return;
-  s.abort(isPeerReset(err.code) ? 'client-reset' : 'client-error', 'rst', 'input');
+  this[kSession]!.sideError(false, err.code);
 }
 
 function onClientEnd(this: SessionSocket): void {
