@@ -20,6 +20,7 @@
 // back into JavaScript, once per batch. Upstream names: include/uapi/linux/io_uring.h (structure
 // layouts and constants below), io_uring/{net,opdef,register,kbuf,eventfd}.c (behaviour).
 import koffi from 'koffi';
+import { type Libc, libc } from './libc.ts';
 
 const SYS_IO_URING_SETUP = 425;
 const SYS_IO_URING_ENTER = 426;
@@ -85,7 +86,7 @@ interface Sys {
   mmap: (addr: null, len: number, prot: number, flags: number, fd: number, off: number) => unknown;
   munmap: (addr: unknown, len: number) => number;
   eventfd: (init: number, flags: number) => number;
-  close: (fd: number) => number;
+  close: Libc['close'];
 }
 
 let sys: Sys | null = null;
@@ -100,7 +101,7 @@ function loadSys(): Sys {
     mmap: l.func('void *mmap(void *, size_t, int, int, int, int64_t)'),
     munmap: l.func('int munmap(void *, size_t)'),
     eventfd: l.func('int eventfd(unsigned int, int)'),
-    close: l.func('int close(int)'),
+    close: libc().close,
   } as Sys;
   return sys;
 }
@@ -366,7 +367,6 @@ export class Ring {
 export class BufferRing {
   readonly size: number;
   readonly entries: number;
-  readonly data: Uint8Array;
   readonly #base: number;
   readonly #ring: Uint32Array;
   readonly #ring16: Uint16Array;
@@ -379,7 +379,6 @@ export class BufferRing {
   constructor(ring: Mapped, data: Mapped, entries: number, size: number) {
     this.size = size;
     this.entries = entries;
-    this.data = new Uint8Array(data.buf);
     this.#base = data.address;
     this.#ring = new Uint32Array(ring.buf);
     this.#ring16 = new Uint16Array(ring.buf);

@@ -62,6 +62,17 @@ function pair(clock: ManualClock, wire: FakeWire, over: Record<string, string[]>
   return { a, b, log };
 }
 
+/** Two processes wired to each other, started and given 3 s to bring their sessions Up. */
+async function upPair(): Promise<{ clock: ManualClock; wire: FakeWire } & ReturnType<typeof pair>> {
+  const clock = new ManualClock();
+  const wire = new FakeWire(clock);
+  const p = pair(clock, wire);
+  await p.a.start();
+  await p.b.start();
+  await clock.advance(3000);
+  return { clock, wire, ...p };
+}
+
 test('bfd process: two sessions come Up, a cut link is detected within the detection time, then recovers', async () => {
   const clock = new ManualClock();
   const wire = new FakeWire(clock);
@@ -99,12 +110,7 @@ test('bfd process: two sessions come Up, a cut link is detected within the detec
 });
 
 test('bfd process: every refused datagram is counted by its reason', async () => {
-  const clock = new ManualClock();
-  const wire = new FakeWire(clock);
-  const { a, b } = pair(clock, wire);
-  await a.start();
-  await b.start();
-  await clock.advance(3000);
+  const { wire, a, b } = await upPair();
   const good = { version: 1, diag: 0, state: 'Down' as const, poll: false, final: false, cpi: false, auth: false, demand: false, multipoint: false, detectMult: 3, myDiscriminator: 7, yourDiscriminator: 0, desiredMinTxUs: 1_000_000, requiredMinRxUs: 100_000, requiredMinEchoRxUs: 0 };
   wire.inject('198.18.0.2', '198.18.0.1', new Uint8Array(10));
   wire.inject('198.18.0.2', '198.18.0.1', encodeBfd({ ...good, version: 2 }));
@@ -122,12 +128,7 @@ test('bfd process: every refused datagram is counted by its reason', async () =>
 });
 
 test('bfd process: a reload keeps unchanged sessions and restarts changed ones', async () => {
-  const clock = new ManualClock();
-  const wire = new FakeWire(clock);
-  const { a, b } = pair(clock, wire);
-  await a.start();
-  await b.start();
-  await clock.advance(3000);
+  const { clock, a, b } = await upPair();
   const discr = a.snapshot()[0].localDiscriminator;
   await a.reconfigure(configs(instance('to-b', { neighbor_ip: ['198.18.0.2'], ...fast })));
   assert.equal(a.snapshot()[0].localDiscriminator, discr);

@@ -3,10 +3,9 @@
 // (keepalived's release on stop). Runs in its own network namespace; needs root and ip.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, canRun, ip, until, vethNamespace } from './vrrp-ns-harness.ts';
+import { canRun, ip, spawnKeepvs, until, vethNamespace } from './vrrp-ns-harness.ts';
 
 
 test('keepvs -f runs the file\'s vrrp_instance: MASTER adds the VIP, SIGTERM releases it', async (t) => {
@@ -27,19 +26,13 @@ vrrp_instance VI_1 {
   }
 }
 `);
-  const child = spawn('ip', ['netns', 'exec', ns, join(ROOT, 'bin', 'keepvs'), '-l', '-f', conf, '--control', join(dir, 'k.sock'), '--pid', join(dir, 'k.pid')],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-  child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  const { child, log: out, exited } = spawnKeepvs(t, ns, dir, conf);
   const hasVip = () => ip('-n', ns, '-4', 'addr', 'show', 'dev', 'v0').includes('198.18.7.100/24');
   await until('the VIP on v0', hasVip, 8000);
-  assert.match(out, /\(VI_1\) Entering MASTER STATE/);
+  assert.match(out(), /\(VI_1\) Entering MASTER STATE/);
   child.kill('SIGTERM');
   const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000))]);
-  assert.equal(code, 0, out);
+  assert.equal(code, 0, out());
   assert.equal(hasVip(), false, 'the VIP is released on stop');
-  assert.match(out, /\(VI_1\) sent 0 priority/);
+  assert.match(out(), /\(VI_1\) sent 0 priority/);
 });

@@ -1,7 +1,7 @@
 // What the daemon-level VRRP namespace tests share: the root/iproute2 check, `ip`, a bounded wait, and
 // one namespace with a veth pair (v0 addressed, v1 its peer) that is deleted when the test ends.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -44,4 +44,16 @@ export function vethNamespace(t: TestContext, ns: string, cidr: string, dirPrefi
   ip('-n', ns, 'link', 'set', 'v1', 'up');
   ip('-n', ns, 'addr', 'add', cidr, 'dev', 'v0');
   return dir;
+}
+
+/** bin/keepvs -l -f `conf` inside `ns` (control socket and pid file in `dir`), its output collected, killed when the test ends. */
+export function spawnKeepvs(t: TestContext, ns: string, dir: string, conf: string): { child: ChildProcess; log: () => string; exited: Promise<number | null> } {
+  const child = spawn('ip', ['netns', 'exec', ns, join(ROOT, 'bin', 'keepvs'), '-l', '-f', conf, '--control', join(dir, 'k.sock'), '--pid', join(dir, 'k.pid')],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  return { child, log: () => out, exited };
 }

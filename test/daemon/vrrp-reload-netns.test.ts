@@ -4,10 +4,10 @@
 // takes its address; the proxy data plane opens and closes the services on those addresses with them. Runs in its own network namespace (prefix kpd); needs root and ip.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, canRun, ip, until, vethNamespace } from './vrrp-ns-harness.ts';
+import { canRun, ip, spawnKeepvs, until, vethNamespace } from './vrrp-ns-harness.ts';
 
 
 const virtualServer = (vip: string) => `
@@ -41,19 +41,12 @@ test('SIGHUP reloads the VRRP blocks: kept MASTER keeps its state and adds its n
   const dir = vethNamespace(t, ns, '198.18.8.1/24', 'kpd-reload-');
   const conf = join(dir, 'keepalived.conf');
   writeFileSync(conf, instance('VI_1', 71, ['198.18.8.100']) + instance('VI_2', 72, ['198.18.8.110']) + virtualServer('198.18.8.110'));
-  const child = spawn('ip', ['netns', 'exec', ns, join(ROOT, 'bin', 'keepvs'), '-l', '-f', conf, '--control', join(dir, 'k.sock'), '--pid', join(dir, 'k.pid')],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-  child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  const { child, log, exited } = spawnKeepvs(t, ns, dir, conf);
   const listening = (a: string) => execFileSync('ip', ['netns', 'exec', ns, 'ss', '-Hltn', 'sport = :45081'], { encoding: 'utf8' }).includes(`${a}:45081`);
   const has = (a: string) => ip('-n', ns, '-4', 'addr', 'show', 'dev', 'v0').includes(`${a}/24`);
-  const log = () => out;
   await until('both VIPs', () => has('198.18.8.100') && has('198.18.8.110'), 8000, log);
   // main.ts acts on SIGHUP only once startDaemon has returned (just after the control API listens).
-  await until('the control API', () => /Control API listening/.test(out), 8000, log);
+  await until('the control API', () => /Control API listening/.test(log()), 8000, log);
   await new Promise((r) => setTimeout(r, 300));
 
   await until('the listener on VI_2\'s VIP', () => listening('198.18.8.110'), 8000, log);
@@ -61,17 +54,17 @@ test('SIGHUP reloads the VRRP blocks: kept MASTER keeps its state and adds its n
   child.kill('SIGHUP');
   await until('the reload', () => has('198.18.8.101') && !has('198.18.8.110') && has('198.18.8.120'), 8000, log);
   assert.ok(has('198.18.8.100'), 'the kept address stays');
-  assert.equal(out.match(/\(VI_1\) Entering MASTER STATE/g)?.length, 1, `VI_1 did not go through an election again\n${out}`);
-  assert.match(out, /\(VI_2\) removed by the reload/);
-  assert.match(out, /\(VI_2\) sent 0 priority/);
-  assert.match(out, /\(VI_3\) Entering MASTER STATE/);
-  assert.match(out, /Reload finished/);
+  assert.equal(log().match(/\(VI_1\) Entering MASTER STATE/g)?.length, 1, `VI_1 did not go through an election again\n${log()}`);
+  assert.match(log(), /\(VI_2\) removed by the reload/);
+  assert.match(log(), /\(VI_2\) sent 0 priority/);
+  assert.match(log(), /\(VI_3\) Entering MASTER STATE/);
+  assert.match(log(), /Reload finished/);
   // The data plane follows: the new service listens once VI_1 holds its new address; the old one is gone.
   await until('the listener on the new VIP', () => listening('198.18.8.101') && !listening('198.18.8.110'), 8000, log);
-  assert.doesNotMatch(out, /cannot listen/);
+  assert.doesNotMatch(log(), /cannot listen/);
 
   child.kill('SIGTERM');
   const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000))]);
-  assert.equal(code, 0, out);
+  assert.equal(code, 0, log());
   for (const a of ['198.18.8.100', '198.18.8.101', '198.18.8.120']) assert.equal(has(a), false, `${a} released on stop`);
 });

@@ -62,7 +62,6 @@ export class UringListener {
   readonly fd: number;
   readonly vaddr: Addr;
   readonly vport: number;
-  readonly slots: number[] = [];
   closed = false;
 
   constructor(fd: number, vaddr: Addr, vport: number) {
@@ -92,7 +91,6 @@ class UringSession extends TcpSession {
   sShut = 0;
   /** Operations queued whose completion has not come yet. */
   inflight = 0;
-  serverUp = false;
   /** Waiting for a free buffer to read that side again. */
   starvedC = false;
   starvedS = false;
@@ -162,7 +160,6 @@ class UringSession extends TcpSession {
       this.connectFailed(res === -ECANCELED ? undefined : errnoName(-res));
       return;
     }
-    this.serverUp = true;
     this.connected();
     const h = this.header;
     if (h !== null) {
@@ -414,7 +411,6 @@ export class UringEngine {
     for (let i = 0; i < ACCEPTS_PER_LISTENER && this.#freeAcceptSlots.length > 0; i++) {
       const slot = this.#freeAcceptSlots.pop()!;
       this.#acceptOwner[slot] = l;
-      l.slots.push(slot);
       this.#accept(slot, l);
     }
     if (this.#listeners++ === 0) this.#waker.ref();
@@ -427,8 +423,7 @@ export class UringEngine {
     if (l.closed) return;
     l.closed = true;
     prepCancelFd(this.ring, l.fd, K_IGNORE);
-    this.ring.enter(0);
-    // The cancelled accepts complete in this turn's reap; their slots come back there.
+    // The batch submits the cancel; the cancelled accepts complete in it, and their slots come back there.
     this.run();
     closeFd(l.fd);
     // Listeners keep the process alive, as a net.Server would; open sessions are waited for by stop().
